@@ -1,0 +1,7 @@
+"""``python -m ociruntime`` runs the CLI."""
+
+import sys
+
+from ociruntime.cli import main
+
+sys.exit(main())

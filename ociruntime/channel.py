@@ -1,0 +1,125 @@
+"""The parent/child protocol of ``create``: typed JSON frames over a SOCK_SEQPACKET pair.
+
+Three processes take part: the runtime (P), the intermediate child (C) that creates the
+namespaces, and the container's init (I), which C forks into the new pid namespace. Every
+frame is one datagram ``{"type": ..., ...}``; a frame of type ``error`` can come from C or
+I at any point and ends the exchange (``{"type": "error", "message": str}``)::
+
+    P                                C (intermediate)                 I (init)
+    |-- fork ----------------------->|
+    |   place C in the cgroups       |
+    |-- go ------------------------->|
+    |                                | join namespaces by path (runc order)
+    |                                | unshare(CLONE_NEWUSER)
+    |<------------------- usermap ---|
+    | write uid_map/gid_map          |
+    |-- usermap-done --------------->|
+    |                                | unshare(remaining namespaces)
+    |                                |-- fork ------------------------->|
+    |<------------------- pid {pid} -|                                  |
+    | reap C (exit 0); I is now P's  |  exit                            |
+    | child (P is a subreaper)       |                                  |
+    |-- go ------------------------------------------------------------>|
+    |                                            unshare(cgroupns), mounts, devices
+    |<------------------------------------------------------- hooks ---|
+    | cgroup limits, prestart + createRuntime hooks                     |
+    |-- hooks-done ---------------------------------------------------->|
+    |                                   createContainer hooks, pivot_root, console,
+    |                                   hostname, sysctls, masked/readonly paths, NNP
+    |<------------------------------------------------------- ready ---|
+    | prlimit(rlimits), state.json                                      |
+    |-- run ----------------------------------------------------------->|
+    |                                   caps, user, cwd, PATH lookup, seccomp
+    |<------------------------------------------------------ (EOF) ----|
+    | create returns; I blocks opening exec.fifo for writing until ``start``
+
+The ``usermap`` exchange happens only when a new user namespace is created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+from ociruntime.errors import InitError
+
+# Frame types, in protocol order.
+GO = "go"
+USERMAP = "usermap"
+USERMAP_DONE = "usermap-done"
+PID = "pid"
+HOOKS = "hooks"
+HOOKS_DONE = "hooks-done"
+READY = "ready"
+RUN = "run"
+ERROR = "error"
+
+_MAX_FRAME = 1 << 20
+
+
+class Channel:
+    """One end of the SOCK_SEQPACKET socketpair."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    @staticmethod
+    def pair() -> tuple[Channel, Channel]:
+        """A (parent, child) pair; both ends are close-on-exec."""
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        return Channel(a), Channel(b)
+
+    def fileno(self) -> int:
+        """The socket's fd."""
+        return self.sock.fileno()
+
+    def send(self, frame_type: str, **fields: Any) -> None:
+        """Send one frame."""
+        fields["type"] = frame_type
+        self.sock.send(json.dumps(fields).encode())
+
+    def send_error(self, message: str) -> None:
+        """Report a failure to the parent; never raises (the peer may be gone)."""
+        try:
+            self.send(ERROR, message=message)
+        except OSError:
+            pass
+
+    def recv(self) -> dict[str, Any] | None:
+        """The next frame, or ``None`` at EOF (the peer closed its end)."""
+        data = self.sock.recv(_MAX_FRAME)
+        if not data:
+            return None
+        frame = json.loads(data)
+        if not isinstance(frame, dict) or "type" not in frame:
+            raise InitError(f"malformed frame on the init channel: {data[:80]!r}")
+        return frame
+
+    def expect(self, frame_type: str) -> dict[str, Any]:
+        """Receive a frame that must be ``frame_type``; errors and EOF raise ``InitError``."""
+        frame = self.recv()
+        if frame is None:
+            raise InitError(f"init channel closed while waiting for {frame_type!r}")
+        if frame["type"] == ERROR:
+            raise InitError(str(frame.get("message", "unknown error")))
+        if frame["type"] != frame_type:
+            raise InitError(f"unexpected frame {frame['type']!r}, wanted {frame_type!r}")
+        return frame
+
+    def close(self) -> None:
+        """Close this end."""
+        self.sock.close()
+
+    def detach_fd(self) -> int:
+        """Give up the Python object, keeping the raw fd open (used before exec)."""
+        return self.sock.detach()
+
+
+def close_fd_quietly(fd: int) -> None:
+    """Close ``fd`` ignoring EBADF."""
+    try:
+        os.close(fd)
+    except OSError:
+        pass

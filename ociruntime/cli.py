@@ -1,0 +1,256 @@
+"""The command line, with runc's flags, defaults, outputs and exit codes.
+
+Thin by design: parse arguments, call one library function, print its result. This is the
+only place where library errors become stderr text, ``--log`` records and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+from ociruntime import SPEC_VERSION, __version__
+from ociruntime.errors import OCIRuntimeError, UsageError
+from ociruntime.log import Logger
+
+COMMANDS = ("create", "start", "run", "state", "kill", "delete", "list", "spec", "features")
+
+#: exact argument counts (runc: ``"state" requires exactly 1 argument(s)``)
+_NARGS = {"create": 1, "start": 1, "run": 1, "state": 1, "delete": 1}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _version_text() -> str:
+    import platform
+
+    commit = "unknown"
+    try:
+        from ociruntime.features import _git_commit
+
+        commit = _git_commit()
+    except Exception:  # noqa: BLE001 - the version must print whatever happens
+        pass
+    return (
+        f"ociruntime version {__version__}\n"
+        f"commit: {commit}\n"
+        f"spec: {SPEC_VERSION}\n"
+        f"python: {platform.python_version()}\n"
+    )
+
+
+def _build_parser() -> _Parser:
+    p = _Parser(prog="ociruntime", add_help=True,
+                description="ociruntime: a runc-compatible OCI runtime written in Python")
+    p.add_argument("--root", default=None, help="state directory (default /run/ociruntime)")
+    p.add_argument("--log", default="", help="log file (default: stderr)")
+    p.add_argument("--log-format", default="text", help="text or json")
+    p.add_argument("--debug", action="store_true", help="debug logging")
+    p.add_argument("--systemd-cgroup", action="store_true",
+                   help="use the systemd cgroup driver (linux.cgroupsPath is slice:prefix:name)")
+    p.add_argument("--rootless", default="auto", help="true, false or auto")
+    p.add_argument("--criu", default="criu", help=argparse.SUPPRESS)
+    p.add_argument("-v", "--version", action="store_true", help="print the version")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def create_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("-b", "--bundle", default="", help="path to the bundle (default: cwd)")
+        sp.add_argument("--console-socket", default="",
+                        help="AF_UNIX socket that receives the pty master")
+        sp.add_argument("--pid-file", default="", help="file to write the init's pid to")
+        sp.add_argument("--no-pivot", action="store_true", help="use MS_MOVE + chroot")
+        sp.add_argument("--no-new-keyring", action="store_true",
+                        help="do not create a new session keyring")
+        sp.add_argument("--preserve-fds", type=int, default=0,
+                        help="pass N extra fds (from 3) to the container")
+        sp.add_argument("id", nargs="*")
+
+    create_flags(sub.add_parser("create", help="create a container"))
+    r = sub.add_parser("run", help="create and start a container")
+    create_flags(r)
+    r.add_argument("-d", "--detach", action="store_true", help="detach from the container")
+    r.add_argument("--keep", action="store_true", help="do not delete it after it exits")
+    r.add_argument("--no-subreaper", "-no-subreaper", action="store_true",
+                   help="do not become a subreaper")
+    for name, helptext in (("start", "start a created container"),
+                           ("state", "print the state of a container")):
+        sub.add_parser(name, help=helptext).add_argument("id", nargs="*")
+    k = sub.add_parser("kill", help="send a signal to the container's init")
+    k.add_argument("-a", "--all", action="store_true", help="signal every process")
+    k.add_argument("args", nargs="*", metavar="ID [SIGNAL]")
+    d = sub.add_parser("delete", help="delete a container")
+    d.add_argument("-f", "--force", action="store_true", help="kill it first if running")
+    d.add_argument("id", nargs="*")
+    ls = sub.add_parser("list", help="list containers")
+    ls.add_argument("-f", "--format", default="table", help="table or json")
+    ls.add_argument("-q", "--quiet", action="store_true", help="ids only")
+    s = sub.add_parser("spec", help="write a default config.json")
+    s.add_argument("-b", "--bundle", default="", help="bundle directory")
+    s.add_argument("--rootless", action="store_true", help="a config for rootless use")
+    sub.add_parser("features", help="print the features this runtime supports")
+    return p
+
+
+def _one_id(ns: argparse.Namespace, command: str) -> str:
+    ids = ns.id
+    if len(ids) != 1:
+        raise UsageError(f'"{command}" requires exactly 1 argument(s)')
+    return str(ids[0])
+
+
+def _root(ns: argparse.Namespace) -> str:
+    from ociruntime import state
+
+    return os.path.abspath(ns.root) if ns.root else state.default_root()
+
+
+def _create_options(ns: argparse.Namespace, detach: bool) -> Any:
+    from ociruntime.container import CreateOptions
+
+    return CreateOptions(
+        root=_root(ns),
+        container_id=_one_id(ns, ns.command),
+        bundle=ns.bundle or os.getcwd(),
+        console_socket=ns.console_socket or None,
+        pid_file=ns.pid_file or None,
+        no_pivot=ns.no_pivot,
+        no_new_keyring=ns.no_new_keyring,
+        preserve_fds=ns.preserve_fds,
+        detach=detach,
+    )
+
+
+def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
+    cmd = ns.command
+    if cmd == "spec":
+        from ociruntime import specgen
+
+        specgen.write_spec(ns.bundle, ns.rootless)
+        return 0
+    if cmd == "features":
+        from ociruntime import features
+
+        sys.stdout.write(features.features_json())
+        return 0
+
+    from ociruntime import container
+
+    if cmd == "create":
+        try:
+            container.create(_create_options(ns, detach=True), log)
+        except UsageError:
+            raise
+        except OCIRuntimeError as exc:
+            raise OCIRuntimeError(f"ociruntime create failed: {exc}") from None
+        return 0
+    if cmd == "run":
+        from ociruntime import runner
+
+        try:
+            return runner.run(_create_options(ns, detach=ns.detach), log, keep=ns.keep)
+        except UsageError:
+            raise
+        except OCIRuntimeError as exc:
+            raise OCIRuntimeError(f"ociruntime run failed: {exc}") from None
+    if cmd == "start":
+        container.start(_root(ns), _one_id(ns, cmd), log)
+        return 0
+    if cmd == "state":
+        out = container.get_state(_root(ns), _one_id(ns, cmd))
+        sys.stdout.write(json.dumps(out, indent=2))
+        return 0
+    if cmd == "kill":
+        args = ns.args
+        if not 1 <= len(args) <= 2:
+            raise UsageError('"kill" requires a minimum of 1 and a maximum of 2 argument(s)')
+        sig = container.parse_signal(args[1]) if len(args) == 2 else 15
+        container.kill(_root(ns), args[0], sig, ns.all)
+        return 0
+    if cmd == "delete":
+        container.delete(_root(ns), _one_id(ns, cmd), ns.force, log)
+        return 0
+    if cmd == "list":
+        return _list(ns)
+    raise UsageError(f"No help topic for '{cmd}'")
+
+
+def _list(ns: argparse.Namespace) -> int:
+    from ociruntime import container
+
+    items = container.list_containers(_root(ns))
+    if ns.quiet:
+        for it in items:
+            sys.stdout.write(it["id"] + "\n")
+        return 0
+    if ns.format == "json":
+        if not items:
+            sys.stdout.write("null\n")
+        else:
+            rows = [{k: v for k, v in it.items()} for it in items]
+            sys.stdout.write(json.dumps(rows, separators=(",", ":")) + "\n")
+        return 0
+    if ns.format != "table":
+        raise OCIRuntimeError(f"invalid format option {ns.format!r}")
+    header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    rows = [header] + [
+        [it["id"], str(it["pid"]), it["status"], it["bundle"], it["created"], it["owner"]]
+        for it in items
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        cells = [c.ljust(max(widths[i], 9) + 3) for i, c in enumerate(r[:-1])]
+        sys.stdout.write("".join(cells) + r[-1] + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ociruntime`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # runc: an unknown command exits 3 with "No help topic for 'X'".
+    first = next((a for a in argv if not a.startswith("-")), None)
+    log = Logger(None)
+    try:
+        parser = _build_parser()
+        if first is not None and first not in COMMANDS and not _is_flag_value(argv, first):
+            sys.stderr.write(f"No help topic for '{first}'\n")
+            return 3
+        ns = parser.parse_args(argv)
+        if ns.log_format not in ("text", "json"):
+            sys.stderr.write(f"invalid log-format: {ns.log_format}\n")
+            return 1
+        log = Logger(ns.log or None, ns.log_format, ns.debug)
+        if ns.version:
+            sys.stdout.write(_version_text())
+            return 0
+        if not ns.command:
+            parser.print_help()
+            return 0
+        code = _dispatch(ns, log)
+        log.flush()
+        return code
+    except UsageError as exc:
+        sys.stdout.write("Incorrect Usage.\n\n")
+        log.error(f"ociruntime: {exc}")
+        return 1
+    except OCIRuntimeError as exc:
+        log.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        # A syscall the library did not wrap: still one clean error record, never a traceback.
+        log.error(str(exc.strerror or exc).lower() if exc.filename is None
+                  else f"{exc.filename}: {(exc.strerror or '').lower()}")
+        return 1
+
+
+def _is_flag_value(argv: list[str], word: str) -> bool:
+    """Is ``word`` the value of a global flag such as ``--root X`` rather than a command?"""
+    i = argv.index(word)
+    return i > 0 and argv[i - 1] in ("--root", "--log", "--log-format", "--rootless", "--criu")

@@ -1,0 +1,448 @@
+"""The lifecycle operations (runtime.md#operations): create, start, state, kill, delete, list.
+
+Each verb loads the saved state, derives the status, checks that the operation is allowed
+in it, acts, and saves. ``create`` is the one long path: it is written as an ordered list
+of steps whose comments say why each is where it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import select
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ociruntime import SPEC_VERSION, hooks, state
+from ociruntime.errors import (
+    ContainerNotFound,
+    ContainerNotRunning,
+    HookError,
+    InitError,
+    InvalidStatus,
+    OCIRuntimeError,
+    SyscallError,
+)
+from ociruntime.log import Logger
+
+
+@dataclass
+class CreateOptions:
+    """The flags of ``create`` (and ``run``)."""
+
+    root: str
+    container_id: str
+    bundle: str = "."
+    console_socket: str | None = None
+    pid_file: str | None = None
+    no_pivot: bool = False
+    no_new_keyring: bool = False
+    preserve_fds: int = 0
+    #: ``create`` and ``run -d`` detach; a foreground ``run`` does not
+    detach: bool = True
+    #: a foreground ``run -t`` receives the pty master itself, over this fd
+    console_fd: int | None = None
+
+
+def _now_rfc3339nano() -> str:
+    now = time.time_ns()
+    dt = datetime.datetime.fromtimestamp(now // 1_000_000_000, datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{now % 1_000_000_000:09d}Z"
+
+
+def _hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
+    out: dict[str, Any] = {"ociVersion": SPEC_VERSION, "id": saved["id"], "status": status}
+    if pid is not None:
+        out["pid"] = pid
+    out["bundle"] = saved["bundle"]
+    if saved.get("annotations"):
+        out["annotations"] = saved["annotations"]
+    return json.dumps(out).encode()
+
+
+def _write_pid_file(path: str, pid: int) -> None:
+    """Digits only, no newline, atomically (go-runc parses it without trimming)."""
+    d = os.path.dirname(path) or "."
+    tmp = os.path.join(d, "." + os.path.basename(path))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
+
+
+def create(opts: CreateOptions, log: Logger) -> int:
+    """Create the container and leave its init blocked on the exec fifo; returns its pid."""
+    # Lazy imports: state/start/kill/delete never pay for the create path's modules.
+    from ociruntime import bundle as bundle_mod
+    from ociruntime import capabilities, capnames, namespaces, validate
+    from ociruntime import init as init_mod
+    from ociruntime import process as process_mod
+
+    # The id is checked before anything exists, so a bad id creates nothing.
+    validate.validate_id(opts.container_id)
+    root = state.ensure_root(opts.root)
+    pid_file = os.path.abspath(opts.pid_file) if opts.pid_file else None
+
+    # Two-layer validation: JSON Schema (cached by content digest), then runc's semantic
+    # checks. Every error names the field; nothing has been created yet.
+    b = bundle_mod.load(opts.bundle, cache_dir=os.path.join(root, ".schema-cache"))
+    for w in b.warnings:
+        log.warning(w)
+    config = b.config
+    proc = config.get("process") or {}
+    linux = config.get("linux") or {}
+    if proc.get("terminal") and opts.detach and not opts.console_socket:
+        raise OCIRuntimeError("cannot allocate tty if runc will detach without setting console socket")
+    if not proc.get("terminal") and opts.console_socket:
+        raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
+    if linux.get("seccomp"):
+        raise OCIRuntimeError("linux.seccomp: seccomp filters are not supported yet")
+
+    # Relative bind-mount sources and hook cwd are relative to the bundle (runc chdirs).
+    os.chdir(b.path)
+
+    # Claim <root>/<id> with an atomic mkdir: from here on, failure undoes what we made.
+    state_dir = state.claim(root, opts.container_id)
+    init_pid = 0
+    chan = None
+    console_sock = None
+    fifo_fd = -1
+    try:
+        # The exec fifo is the create/start barrier (runtime.md#start): the init blocks
+        # opening it for writing until `start` opens it for reading. Owned by container
+        # root so the init can still open it after dropping privileges.
+        ns = namespaces.plan(linux.get("namespaces"))
+        root_uid = namespaces.host_id(linux.get("uidMappings"), 0) if ns.has("user") else 0
+        root_gid = namespaces.host_id(linux.get("gidMappings"), 0) if ns.has("user") else 0
+        fifo = os.path.join(state_dir, state.EXEC_FIFO)
+        old = os.umask(0)
+        try:
+            os.mkfifo(fifo, 0o622)
+        finally:
+            os.umask(old)
+        os.chown(fifo, root_uid, root_gid)
+        fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
+
+        # The console socket is connected here, in the runtime, before the init starts.
+        console_fd = opts.console_fd
+        if proc.get("terminal") and opts.console_socket:
+            from ociruntime import console
+
+            try:
+                console_sock = console.connect_socket(opts.console_socket)
+            except OSError as exc:
+                raise SyscallError.from_oserror("connect console socket", exc,
+                                                opts.console_socket) from None
+            console_fd = console_sock.fileno()
+
+        last_cap = capnames.last_cap()
+        caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
+        if unknown:
+            log.warning(f"ignoring unknown or unavailable capabilities: {unknown}")
+        plan = init_mod.InitPlan(
+            config=config,
+            container_id=opts.container_id,
+            rootfs=b.rootfs,
+            ns=ns,
+            fifo_fd=fifo_fd,
+            console_fd=console_fd,
+            no_pivot=opts.no_pivot,
+            no_new_keyring=opts.no_new_keyring,
+            preserve_fds=opts.preserve_fds,
+            caps=caps,
+            last_cap=last_cap,
+            hook_state={"ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "",
+                        "pid": 0, "bundle": b.path,
+                        **({"annotations": config["annotations"]}
+                           if config.get("annotations") else {})},
+        )
+        saved: dict[str, Any] = {
+            "ociVersion": SPEC_VERSION,
+            "id": opts.container_id,
+            "bundle": b.path,
+            "rootfs": b.rootfs,
+            "annotations": config.get("annotations") or {},
+            "config": config,
+        }
+
+        # Fork the intermediate and the init (process.py has the protocol diagram).
+        # CGROUPS (issue 3): the placement callback goes here, so the init is born inside.
+        init_pid, chan = process_mod.spawn(plan)
+        saved["pid"] = init_pid
+
+        phase_run = False
+        while True:
+            frame = chan.recv()
+            if frame is None:
+                break
+            kind = frame["type"]
+            if kind == "error":
+                msg = str(frame.get("message", "unknown error"))
+                if not phase_run and not msg.startswith("exec: "):
+                    msg = f"error during container init: {msg}"
+                raise InitError(f"unable to start container process: {msg}")
+            if kind == "hooks":
+                # prestart (deprecated) and createRuntime run in the runtime namespace, after
+                # the container's mounts, before pivot_root (config.md#posix-platform-hooks).
+                hs = _hook_state(saved, "creating", init_pid)
+                try:
+                    all_hooks = config.get("hooks") or {}
+                    hooks.run_hooks(all_hooks.get("prestart"), hs)
+                    hooks.run_hooks(all_hooks.get("createRuntime"), hs)
+                except HookError as exc:
+                    raise InitError(
+                        f"unable to start container process: error during container init: {exc}"
+                    ) from None
+                chan.send("hooks-done")
+            elif kind == "ready":
+                # rlimits from outside: the runtime can raise hard limits the init could not.
+                _set_rlimits(init_pid, proc.get("rlimits") or [])
+                info = state.proc_start_time(init_pid)
+                saved["init_process_start"] = info[0] if info else 0
+                saved["created"] = _now_rfc3339nano()
+                state.save(state_dir, saved)
+                chan.send("run")
+                phase_run = True
+            else:
+                raise InitError(f"unexpected frame {kind!r} from the container init")
+        if not phase_run:
+            raise InitError("unable to start container process: container init exited early")
+        if not state.init_alive(saved):
+            raise InitError("unable to start container process: container init exited early")
+
+        if pid_file:
+            _write_pid_file(pid_file, init_pid)
+        return init_pid
+    except BaseException:
+        if init_pid:
+            from ociruntime.process import kill_and_reap
+
+            kill_and_reap(init_pid)
+        shutil.rmtree(state_dir, ignore_errors=True)
+        raise
+    finally:
+        if chan is not None:
+            chan.close()
+        if console_sock is not None:
+            console_sock.close()
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
+
+
+def _set_rlimits(pid: int, rlimits: list[dict[str, Any]]) -> None:
+    import resource
+
+    for rl in rlimits:
+        name = rl["type"]
+        res = getattr(resource, name, None)
+        if res is None:
+            raise InitError(f"unable to start container process: unknown rlimit {name}")
+        try:
+            resource.prlimit(pid, res, (int(rl["soft"]), int(rl["hard"])))
+        except (OSError, ValueError) as exc:
+            why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InitError(
+                "unable to start container process: error during container init: "
+                f"error setting rlimit type {res}: {why}"
+            ) from None
+
+
+def _load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
+    from ociruntime import validate
+
+    validate.validate_id(container_id)
+    saved = state.load(root, container_id)
+    state_dir = os.path.join(root, container_id)
+    return saved, state_dir, state.status(saved, state_dir)
+
+
+def get_state(root: str, container_id: str) -> dict[str, Any]:
+    """The runtime-spec state of a container (runtime.md#query-state)."""
+    saved, _, st = _load(root, container_id)
+    return state.oci_state(saved, st)
+
+
+def start(root: str, container_id: str, log: Logger) -> None:
+    """Release the init from the exec fifo so it execs the user process (runtime.md#start)."""
+    saved, state_dir, st = _load(root, container_id)
+    if st == state.STOPPED:
+        raise InvalidStatus("cannot start a container that has stopped")
+    if st == state.RUNNING:
+        raise InvalidStatus("cannot start an already running container")
+    if st == state.PAUSED:
+        raise InvalidStatus("cannot start a container in the paused state")
+    fifo = os.path.join(state_dir, state.EXEC_FIFO)
+    try:
+        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InvalidStatus("cannot start an already running container") from None
+    try:
+        data = b""
+        while True:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    data = os.read(fd, 16)
+                except BlockingIOError:
+                    continue
+                if data:
+                    break
+            if not state.init_alive(saved):
+                try:
+                    data = os.read(fd, 16)
+                except BlockingIOError:
+                    data = b""
+                if not data:
+                    raise InvalidStatus("container process is already dead")
+                break
+    finally:
+        os.close(fd)
+    if not data:
+        raise InvalidStatus("cannot start an already running container")
+    os.unlink(fifo)
+    # poststart hooks run after the user process is started, before `start` returns
+    # (config.md#poststart). A failing poststart hook is only a warning (config.md).
+    post = (saved.get("config", {}).get("hooks") or {}).get("poststart")
+    if post:
+        try:
+            hooks.run_hooks(post, _hook_state(saved, "running", int(saved["pid"])))
+        except HookError as exc:
+            log.warning(f"poststart hook: {exc}")
+
+
+def parse_signal(text: str) -> int:
+    """runc's parseSignal: a number, or a name with or without SIG, in any case."""
+    if text.isdigit():
+        n = int(text)
+        if n <= 0 or n >= signal.NSIG:
+            raise OCIRuntimeError(f"unknown signal {text!r}")
+        return n
+    name = text.upper()
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        if name.startswith("SIGRTMIN+") and name[9:].isdigit():
+            return int(signal.SIGRTMIN) + int(name[9:])
+        raise OCIRuntimeError(f"unknown signal {text!r}") from None
+
+
+def _pidns_members(init_pid: int) -> list[int]:
+    """Every process in the init's pid namespace (for ``kill --all`` without cgroups)."""
+    try:
+        target = os.readlink(f"/proc/{init_pid}/ns/pid")
+    except OSError:
+        return []
+    if target == os.readlink("/proc/self/ns/pid"):
+        return [init_pid]
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.readlink(f"/proc/{name}/ns/pid") == target:
+                    out.append(int(name))
+            except OSError:
+                continue
+    return out
+
+
+def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> None:
+    """Send ``sig`` to the init (runtime.md#kill), or to every process with ``--all``."""
+    saved, _, st = _load(root, container_id)
+    if st == state.STOPPED:
+        if all_procs:
+            return
+        raise ContainerNotRunning()
+    pid = int(saved["pid"])
+    targets = _pidns_members(pid) if all_procs else [pid]
+    for p in targets:
+        try:
+            os.kill(p, sig)
+        except ProcessLookupError:
+            if p == pid and not all_procs:
+                raise ContainerNotRunning() from None
+
+
+def _wait_gone(saved: dict[str, Any], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not state.init_alive(saved):
+            return True
+        try:
+            os.waitpid(int(saved["pid"]), os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.005)
+    return not state.init_alive(saved)
+
+
+def destroy(saved: dict[str, Any], state_dir: str, log: Logger) -> None:
+    """Remove what the container owned, then run the poststop hooks (config.md#poststop)."""
+    shutil.rmtree(state_dir, ignore_errors=True)
+    post = (saved.get("config", {}).get("hooks") or {}).get("poststop")
+    if post:
+        try:
+            hooks.run_hooks(post, _hook_state(saved, "stopped", None))
+        except HookError as exc:
+            log.warning(f"poststop hook: {exc}")
+
+
+def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
+    """Delete a stopped container; ``--force`` kills a live one first (runtime.md#delete)."""
+    from ociruntime import validate
+
+    validate.validate_id(container_id)
+    state_dir = os.path.join(root, container_id)
+    try:
+        saved = state.load(root, container_id)
+    except ContainerNotFound:
+        # A create that died half-way leaves a directory without state.json.
+        if os.path.isdir(state_dir):
+            shutil.rmtree(state_dir, ignore_errors=True)
+        if force:
+            return
+        raise
+    st = state.status(saved, state_dir)
+    if st in (state.RUNNING, state.PAUSED) and not force:
+        raise InvalidStatus(f"cannot delete container {container_id} that is not stopped: {st}")
+    if st != state.STOPPED:
+        # created containers are always killed (runc); running/paused only with --force.
+        try:
+            os.kill(int(saved["pid"]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if not _wait_gone(saved):
+            raise OCIRuntimeError("container init still running")
+    destroy(saved, state_dir, log)
+
+
+def list_containers(root: str) -> list[dict[str, Any]]:
+    """Every container under ``root`` with its status and owner, sorted by id."""
+    import pwd
+
+    out = []
+    for cid in state.list_ids(root):
+        state_dir = os.path.join(root, cid)
+        try:
+            saved = state.load(root, cid)
+        except ContainerNotFound:
+            continue
+        st = state.status(saved, state_dir)
+        item = state.oci_state(saved, st)
+        try:
+            uid = os.stat(state_dir).st_uid
+            try:
+                item["owner"] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                item["owner"] = f"#{uid}"
+        except OSError:
+            item["owner"] = ""
+        out.append(item)
+    return out

@@ -1,0 +1,191 @@
+"""The ``features`` command: what this runtime understands, per runtime-spec ``features.md``.
+
+``features()`` returns the document as a dict whose key order follows the runtime-spec Go
+types (``specs-go/features``), so ``features_json()`` prints like ``runc features``: 4-space
+indentation and a trailing newline. Fields for support that has not landed yet say
+``{"enabled": false}`` rather than being left out (left out means "unknown").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import ociruntime
+from ociruntime.capnames import CAPABILITIES, last_cap
+
+#: Lowest runtime-spec version whose configs we accept.
+OCI_VERSION_MIN = "1.0.0"
+
+#: Lifecycle hooks, in runc's (lifecycle) order.
+HOOKS: tuple[str, ...] = (
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+)
+
+#: Namespaces ``linux.namespaces[].type`` may name, sorted.
+NAMESPACES: tuple[str, ...] = (
+    "cgroup",
+    "ipc",
+    "mount",
+    "network",
+    "pid",
+    "time",
+    "user",
+    "uts",
+)
+
+#: Every ``mounts[].options`` entry the mount table understands as a flag (anything else is
+#: passed to mount(2) as filesystem data), sorted byte-wise like runc's list.
+MOUNT_OPTIONS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            # mount(2) flags and their clearing counterparts
+            "defaults",
+            "ro",
+            "rw",
+            "suid",
+            "nosuid",
+            "dev",
+            "nodev",
+            "exec",
+            "noexec",
+            "sync",
+            "async",
+            "dirsync",
+            "remount",
+            "mand",
+            "nomand",
+            "atime",
+            "noatime",
+            "diratime",
+            "nodiratime",
+            "relatime",
+            "norelatime",
+            "strictatime",
+            "nostrictatime",
+            "nosymfollow",
+            "symfollow",
+            "lazytime",
+            "nolazytime",
+            "silent",
+            "loud",
+            "bind",
+            "rbind",
+            # propagation
+            "private",
+            "rprivate",
+            "shared",
+            "rshared",
+            "slave",
+            "rslave",
+            "unbindable",
+            "runbindable",
+            # recursive mount_setattr(2) attributes
+            "rro",
+            "rrw",
+            "rnosuid",
+            "rsuid",
+            "rnodev",
+            "rdev",
+            "rnoexec",
+            "rexec",
+            "rnodiratime",
+            "rdiratime",
+            "rrelatime",
+            "rnorelatime",
+            "rnoatime",
+            "ratime",
+            "rstrictatime",
+            "rnostrictatime",
+            "rnosymfollow",
+            "rsymfollow",
+            # id-mapped mounts and extensions
+            "idmap",
+            "ridmap",
+            "tmpcopyup",
+        }
+    )
+)
+
+#: Annotation keys of ``features().annotations`` (runc: ``org.opencontainers.runc.*``).
+ANNOTATION_VERSION = "io.github.ociruntime.version"
+ANNOTATION_COMMIT = "io.github.ociruntime.commit"
+
+
+def known_capabilities(proc: str = "/proc") -> list[str]:
+    """Capability names known both to our table and to the running kernel, by number."""
+    return list(CAPABILITIES[: last_cap(proc) + 1])
+
+
+def _git_commit() -> str:
+    """Commit of the source tree the package runs from, or ``"unknown"``.
+
+    Uses ``ociruntime.__commit__`` when a build stamped one; otherwise reads ``.git`` next to
+    the package directory (no subprocess), resolving a branch through loose refs or
+    ``packed-refs``.
+    """
+    stamped = getattr(ociruntime, "__commit__", None)
+    if isinstance(stamped, str) and stamped:
+        return stamped
+    gitdir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".git")
+    try:
+        with open(os.path.join(gitdir, "HEAD"), encoding="utf-8") as f:
+            head = f.read().strip()
+        if not head.startswith("ref: "):
+            return head or "unknown"
+        ref = head[5:]
+        try:
+            with open(os.path.join(gitdir, ref), encoding="utf-8") as f:
+                return f.read().strip() or "unknown"
+        except FileNotFoundError:
+            pass
+        with open(os.path.join(gitdir, "packed-refs"), encoding="utf-8") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except OSError:
+        pass
+    return "unknown"
+
+
+def features(proc: str = "/proc") -> dict[str, Any]:
+    """The ``features`` document (runtime-spec v1.3.0 ``features.md``) as a dict."""
+    disabled = {"enabled": False}
+    return {
+        "ociVersionMin": OCI_VERSION_MIN,
+        "ociVersionMax": ociruntime.SPEC_VERSION,
+        "hooks": list(HOOKS),
+        "mountOptions": list(MOUNT_OPTIONS),
+        "linux": {
+            "namespaces": list(NAMESPACES),
+            "capabilities": known_capabilities(proc),
+            "cgroup": {
+                "v1": True,
+                "v2": True,
+                "systemd": False,
+                "systemdUser": False,
+                "rdma": False,
+            },
+            "seccomp": dict(disabled),
+            "apparmor": dict(disabled),
+            "selinux": dict(disabled),
+            "intelRdt": dict(disabled),
+            "mountExtensions": {"idmap": dict(disabled)},
+        },
+        "annotations": {
+            ANNOTATION_COMMIT: _git_commit(),
+            ANNOTATION_VERSION: ociruntime.__version__,
+        },
+    }
+
+
+def features_json(proc: str = "/proc") -> str:
+    """``features()`` as the CLI prints it: 4-space indent, trailing newline (Go's Encoder)."""
+    return json.dumps(features(proc), indent=4) + "\n"

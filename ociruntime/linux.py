@@ -1,0 +1,348 @@
+"""The one syscall seam: every kernel call Python 3.11's ``os`` lacks goes through here.
+
+Each wrapper is a thin ctypes call that raises ``OSError`` with the kernel's errno; callers
+turn that into ``SyscallError`` with the operation and path. Nothing else in the package
+loads libc. Syscall numbers are x86_64's (the only architecture this runtime ships for);
+``SYSCALLS`` maps the names so tests can check them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Any
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+# --- clone / namespace flags (linux/sched.h) ---------------------------------------------
+CLONE_NEWTIME = 0x00000080
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# --- mount flags (linux/mount.h) ------------------------------------------------------------
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_SYNCHRONOUS = 0x10
+MS_REMOUNT = 0x20
+MS_MANDLOCK = 0x40
+MS_DIRSYNC = 0x80
+MS_NOSYMFOLLOW = 0x100
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_BIND = 0x1000
+MS_MOVE = 0x2000
+MS_REC = 0x4000
+MS_SILENT = 0x8000
+MS_UNBINDABLE = 0x20000
+MS_PRIVATE = 0x40000
+MS_SLAVE = 0x80000
+MS_SHARED = 0x100000
+MS_RELATIME = 0x200000
+MS_STRICTATIME = 0x1000000
+MS_LAZYTIME = 0x2000000
+MNT_DETACH = 0x2
+
+# mount_setattr(2) attributes
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_IDMAP = 0x100000
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+AT_RECURSIVE = 0x8000
+AT_EMPTY_PATH = 0x1000
+AT_SYMLINK_NOFOLLOW = 0x100
+
+# open_tree / move_mount
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = os.O_CLOEXEC
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+
+# openat2 resolve flags
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+# --- prctl (linux/prctl.h) ------------------------------------------------------------------
+PR_SET_PDEATHSIG = 1
+PR_GET_PDEATHSIG = 2
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_GET_NO_NEW_PRIVS = 39
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_LOWER = 3
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+# --- keyctl -------------------------------------------------------------------------------
+KEYCTL_JOIN_SESSION_KEYRING = 1
+KEYCTL_SETPERM = 5
+
+PROC_SUPER_MAGIC = 0x9FA0
+
+SYSCALLS = {
+    "pivot_root": 155,
+    "setns": 308,
+    "unshare": 272,
+    "keyctl": 250,
+    "capget": 125,
+    "capset": 126,
+    "pidfd_send_signal": 424,
+    "open_tree": 428,
+    "move_mount": 429,
+    "close_range": 436,
+    "openat2": 437,
+    "mount_setattr": 442,
+    "personality": 135,
+}
+
+
+def _check(ret: int, what: str, path: str | bytes | None = None) -> int:
+    if ret < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}", path)
+    return ret
+
+
+def _b(s: str | bytes | None) -> bytes | None:
+    if s is None:
+        return None
+    return os.fsencode(s)
+
+
+def unshare(flags: int) -> None:
+    """unshare(2): leave the namespaces named by ``flags`` (CLONE_NEW*)."""
+    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd: int, nstype: int = 0) -> None:
+    """setns(2): join the namespace behind ``fd``."""
+    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+
+def mount(
+    source: str | bytes | None,
+    target: str | bytes,
+    fstype: str | bytes | None,
+    flags: int = 0,
+    data: str | bytes | None = None,
+) -> None:
+    """mount(2). ``target`` is usually ``/proc/self/fd/N`` of a safely resolved fd."""
+    _check(
+        _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
+        "mount",
+        target,
+    )
+
+
+def umount2(target: str | bytes, flags: int = 0) -> None:
+    """umount2(2)."""
+    _check(_libc.umount2(_b(target), ctypes.c_int(flags)), "umount2", target)
+
+
+def pivot_root(new_root: str | bytes, put_old: str | bytes) -> None:
+    """pivot_root(2); runc's form is ``pivot_root(".", ".")`` after fchdir to the new root."""
+    _check(_syscall(SYSCALLS["pivot_root"], _b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
+
+
+def mount_setattr(
+    dirfd: int,
+    path: str,
+    flags: int,
+    attr_set: int = 0,
+    attr_clr: int = 0,
+    propagation: int = 0,
+    userns_fd: int = 0,
+) -> None:
+    """mount_setattr(2): change mount attributes, recursively with ``AT_RECURSIVE``."""
+    attr = _MountAttr(attr_set, attr_clr, propagation, userns_fd)
+    _check(
+        _syscall(
+            SYSCALLS["mount_setattr"],
+            ctypes.c_int(dirfd),
+            _b(path),
+            ctypes.c_uint(flags),
+            ctypes.byref(attr),
+            ctypes.c_size_t(ctypes.sizeof(attr)),
+        ),
+        "mount_setattr",
+        path,
+    )
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dirfd: int, path: str | bytes, flags: int, resolve: int, mode: int = 0) -> int:
+    """openat2(2) with ``O_CLOEXEC`` always added; returns the new fd."""
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    return _check(
+        _syscall(
+            SYSCALLS["openat2"],
+            ctypes.c_int(dirfd),
+            _b(path),
+            ctypes.byref(how),
+            ctypes.c_size_t(ctypes.sizeof(how)),
+        ),
+        "openat2",
+        path,
+    )
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    """prctl(2); returns the kernel's non-negative result."""
+    return _check(
+        _libc.prctl(
+            ctypes.c_int(option),
+            ctypes.c_ulong(arg2),
+            ctypes.c_ulong(arg3),
+            ctypes.c_ulong(arg4),
+            ctypes.c_ulong(arg5),
+        ),
+        "prctl",
+    )
+
+
+def set_name(name: bytes) -> None:
+    """PR_SET_NAME: the process ``comm`` (at most 15 bytes)."""
+    buf = ctypes.create_string_buffer(name[:15])
+    _check(_libc.prctl(ctypes.c_int(PR_SET_NAME), buf, 0, 0, 0), "prctl(PR_SET_NAME)")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def capget(pid: int = 0) -> tuple[int, int, int]:
+    """capget(2): (effective, permitted, inheritable) as 64-bit masks."""
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, pid)
+    data = (_CapData * 2)()
+    _check(_syscall(SYSCALLS["capget"], ctypes.byref(hdr), ctypes.byref(data)), "capget")
+    return (
+        data[0].effective | (data[1].effective << 32),
+        data[0].permitted | (data[1].permitted << 32),
+        data[0].inheritable | (data[1].inheritable << 32),
+    )
+
+
+def capset(effective: int, permitted: int, inheritable: int) -> None:
+    """capset(2) of the calling thread's three sets (64-bit masks)."""
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    for i in (0, 1):
+        shift = 32 * i
+        data[i].effective = (effective >> shift) & 0xFFFFFFFF
+        data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
+        data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
+    _check(_syscall(SYSCALLS["capset"], ctypes.byref(hdr), ctypes.byref(data)), "capset")
+
+
+def sethostname(name: str) -> None:
+    """sethostname(2)."""
+    raw = name.encode()
+    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+
+
+def setdomainname(name: str) -> None:
+    """setdomainname(2)."""
+    raw = name.encode()
+    _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), "setdomainname")
+
+
+def personality(persona: int) -> int:
+    """personality(2); returns the previous persona."""
+    return _check(_syscall(SYSCALLS["personality"], ctypes.c_ulong(persona)), "personality")
+
+
+def keyctl(op: int, arg2: Any = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    """keyctl(2)."""
+    return _check(
+        _syscall(
+            SYSCALLS["keyctl"],
+            ctypes.c_int(op),
+            arg2,
+            ctypes.c_ulong(arg3),
+            ctypes.c_ulong(arg4),
+            ctypes.c_ulong(arg5),
+        ),
+        "keyctl",
+    )
+
+
+def join_session_keyring(name: str) -> int:
+    """KEYCTL_JOIN_SESSION_KEYRING with ``name``; returns the keyring serial."""
+    return keyctl(KEYCTL_JOIN_SESSION_KEYRING, ctypes.c_char_p(name.encode()))
+
+
+def pidfd_send_signal(pidfd: int, sig: int) -> None:
+    """pidfd_send_signal(2): signal the process behind a pidfd (no pid-reuse race)."""
+    _check(
+        _syscall(SYSCALLS["pidfd_send_signal"], ctypes.c_int(pidfd), ctypes.c_int(sig), None, 0),
+        "pidfd_send_signal",
+    )
+
+
+class _Statfs(ctypes.Structure):
+    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long), ("rest", ctypes.c_byte * 120)]
+
+
+def fs_type(fd: int) -> int:
+    """fstatfs(2)'s ``f_type``: the filesystem magic (``os.statvfs`` lacks it)."""
+    st = _Statfs()
+    _check(_libc.fstatfs(ctypes.c_int(fd), ctypes.byref(st)), "fstatfs")
+    return int(st.f_type)
+
+
+def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
+    """close_range(2); ``flags=CLOSE_RANGE_CLOEXEC`` (4) marks instead of closing."""
+    _check(
+        _syscall(SYSCALLS["close_range"], ctypes.c_uint(first), ctypes.c_uint(last),
+                 ctypes.c_uint(flags)),
+        "close_range",
+    )
+
+
+CLOSE_RANGE_CLOEXEC = 4

@@ -1,0 +1,139 @@
+"""Starting the container's init: the runtime side of the channel protocol (see channel.py).
+
+The runtime forks an intermediate process that enters or creates the namespaces, and the
+intermediate forks the init, which becomes pid 1 of the new pid namespace (unshare(2) of
+CLONE_NEWPID only applies to children). The runtime is a child subreaper, so when the
+intermediate exits the init is re-parented to the runtime, and when the runtime exits, to
+the caller's subreaper (conmon, the containerd shim): the same process tree runc makes
+with CLONE_PARENT.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from typing import Any, NoReturn
+
+from ociruntime import init as init_mod
+from ociruntime import linux as L
+from ociruntime import namespaces
+from ociruntime.channel import GO, PID, USERMAP, USERMAP_DONE, Channel
+from ociruntime.errors import InitError
+
+
+def _intermediate(plan: init_mod.InitPlan, chan: Channel) -> NoReturn:
+    """Stage C: namespaces, then fork the init. Never returns."""
+    gc.disable()
+    try:
+        chan.expect(GO)
+        ns = plan.ns
+        # oom_score_adj is set before anything else so the init and its children inherit it.
+        adj = (plan.config.get("process") or {}).get("oomScoreAdj")
+        if adj is not None:
+            with open("/proc/self/oom_score_adj", "wb") as f:
+                f.write(str(int(adj)).encode())
+        # Joining or creating namespaces must not leave the runtime's memory readable
+        # by the container (ptrace, /proc/<pid>/mem, exe): non-dumpable before any setns.
+        L.prctl(L.PR_SET_DUMPABLE, 0)
+        namespaces.join_all(ns.join)
+        if "user" in ns.new:
+            L.unshare(L.CLONE_NEWUSER)
+            chan.send(USERMAP)
+            chan.expect(USERMAP_DONE)
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        flags = ns.unshare_flags
+        if flags:
+            L.unshare(flags)
+        if "time" in ns.new:
+            offsets = (plan.config.get("linux") or {}).get("timeOffsets") or {}
+            text = "".join(
+                f"{clock} {int(o.get('secs', 0))} {int(o.get('nanosecs', 0))}\n"
+                for clock, o in offsets.items()
+            )
+            if text:
+                fd = os.open("/proc/self/timens_offsets", os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    os.write(fd, text.encode())
+                finally:
+                    os.close(fd)
+        pid = os.fork()
+        if pid == 0:
+            init_mod.run_init(plan, chan)
+        chan.send(PID, pid=pid)
+    except BaseException as exc:  # noqa: BLE001
+        chan.send_error(init_mod._message(exc))
+        os._exit(1)
+    os._exit(0)
+
+
+def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
+    """Write the intermediate's uid_map and gid_map (it cannot map itself beyond one id)."""
+    base = f"/proc/{pid}"
+    for name, key in (("uid_map", "uidMappings"), ("gid_map", "gidMappings")):
+        data = namespaces.format_id_map(linux.get(key))
+        if not data:
+            continue
+        fd = os.open(f"{base}/{name}", os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, data)
+        except OSError as exc:
+            raise InitError(f"write {name} for {pid}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
+
+
+def spawn(plan: init_mod.InitPlan, on_intermediate: Any = None) -> tuple[int, Channel]:
+    """Fork the intermediate, do its half of the protocol, return (init pid, channel).
+
+    ``on_intermediate(pid)`` is called right after the fork, before the intermediate may
+    go on: this is where the cgroup placement belongs, so every later process is born in
+    the container's cgroup. On failure every process made here is killed and reaped.
+    """
+    parent_end, child_end = Channel.pair()
+    # The runtime adopts the init when the intermediate exits.
+    L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
+    pid = os.fork()
+    if pid == 0:
+        parent_end.close()
+        _intermediate(plan, child_end)
+    child_end.close()
+    init_pid = 0
+    try:
+        if on_intermediate is not None:
+            on_intermediate(pid)
+        parent_end.send(GO)
+        frame = parent_end.recv()
+        if frame is not None and frame["type"] == USERMAP:
+            write_id_maps(pid, plan.linux)
+            parent_end.send(USERMAP_DONE)
+            frame = parent_end.recv()
+        if frame is None:
+            raise InitError("container init exited before it was started")
+        if frame["type"] != PID:
+            raise InitError(str(frame.get("message") or f"unexpected frame {frame['type']}"))
+        init_pid = int(frame["pid"])
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+        if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
+            raise InitError("namespace setup process failed")
+        parent_end.send(GO)
+        return init_pid, parent_end
+    except BaseException:
+        for p in (init_pid, pid):
+            if p:
+                kill_and_reap(p)
+        parent_end.close()
+        raise
+
+
+def kill_and_reap(pid: int) -> None:
+    """SIGKILL a child of ours and reap it."""
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        return
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

@@ -1,0 +1,186 @@
+"""Foreground ``run``: create, start, forward signals, proxy the tty, return the exit status.
+
+As runc's ``run`` (runc-behavior.md 2.9): the runtime is a child subreaper, forwards every
+signal but SIGCHLD (and SIGWINCH, which resizes the pty instead) to the init, reaps
+orphans, and exits with the init's status, 128+N when it was killed by signal N. Without a
+terminal the init simply inherits our stdio; with one, we receive the pty master over a
+private socketpair and copy both directions with the host terminal in raw mode.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+from typing import Any
+
+from ociruntime import container
+from ociruntime.log import Logger
+
+_NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGWINCH}
+
+
+def _status_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def run(opts: container.CreateOptions, log: Logger, keep: bool = False) -> int:
+    """``run`` in the foreground (``opts.detach`` false) or detached; returns the exit code."""
+    pending: list[int] = []
+    target = {"pid": 0}
+
+    def forward(signum: int, _frame: Any) -> None:
+        if target["pid"]:
+            try:
+                os.kill(target["pid"], signum)
+            except ProcessLookupError:
+                pass
+        else:
+            pending.append(signum)
+
+    terminal = _wants_terminal(opts)
+    ours = theirs = None
+    if terminal:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        opts.console_fd = theirs.fileno()
+    if not opts.detach:
+        for sig in range(1, signal.NSIG):
+            if sig in _NOT_FORWARDED:
+                continue
+            try:
+                signal.signal(sig, forward)
+            except (OSError, ValueError):
+                pass
+    try:
+        pid = container.create(opts, log)
+    finally:
+        if theirs is not None:
+            theirs.close()
+    master = -1
+    if ours is not None:
+        _, fds, _, _ = socket.recv_fds(ours, 4096, 1)
+        ours.close()
+        master = fds[0] if fds else -1
+    try:
+        container.start(opts.root, opts.container_id, log)
+    except BaseException:
+        container.delete(opts.root, opts.container_id, True, log)
+        raise
+    if opts.detach:
+        return 0
+    target["pid"] = pid
+    for signum in pending:
+        forward(signum, None)
+    if master >= 0:
+        status = _proxy_tty(master, pid)
+    else:
+        status = _wait(pid)
+    if not keep:
+        try:
+            container.delete(opts.root, opts.container_id, True, log)
+        except Exception as exc:  # noqa: BLE001 - the exit status matters more
+            log.warning(f"delete after run: {exc}")
+    return _status_code(status)
+
+
+def _wants_terminal(opts: container.CreateOptions) -> bool:
+    if opts.detach or opts.console_socket:
+        return False
+    import json
+
+    try:
+        with open(os.path.join(opts.bundle, "config.json"), "rb") as f:
+            cfg = json.loads(f.read())
+        return bool((cfg.get("process") or {}).get("terminal"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _wait(pid: int) -> int:
+    """Reap children (we are a subreaper) until the init exits; its wait status."""
+    while True:
+        try:
+            wpid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        if wpid == pid:
+            return status
+
+
+def _reap_nohang(pid: int) -> int | None:
+    """Reap whatever exited; the init's wait status if it was among them."""
+    while True:
+        try:
+            wpid, st = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return 0
+        if wpid == 0:
+            return None
+        if wpid == pid:
+            return st
+
+
+def _proxy_tty(master: int, pid: int) -> int:
+    import termios
+    import tty
+
+    saved = None
+    if os.isatty(0):
+        saved = termios.tcgetattr(0)
+        tty.setraw(0)
+        _copy_winsize(0, master)
+        signal.signal(signal.SIGWINCH, lambda *_: _copy_winsize(0, master))
+    status: int | None = None
+    stdin_open = True
+    try:
+        while status is None:
+            fds = [master] + ([0] if stdin_open else [])
+            try:
+                r, _, _ = select.select(fds, [], [], 0.1)
+            except InterruptedError:
+                r = []
+            if master in r:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if data:
+                    os.write(1, data)
+            if 0 in r:
+                data = os.read(0, 65536)
+                if data:
+                    os.write(master, data)
+                else:
+                    stdin_open = False
+            status = _reap_nohang(pid)
+        # drain what the container wrote last
+        while True:
+            r, _, _ = select.select([master], [], [], 0)
+            if not r:
+                break
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            os.write(1, data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        os.close(master)
+    return status
+
+
+def _copy_winsize(src: int, dst: int) -> None:
+    import fcntl
+    import termios
+
+    try:
+        ws = fcntl.ioctl(src, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(dst, termios.TIOCSWINSZ, ws)
+    except OSError:
+        pass

@@ -1,0 +1,187 @@
+"""The state directory of a container and how its status is derived.
+
+Layout (as runc's, ``<root>`` defaults to ``/run/ociruntime``)::
+
+    <root>/                  0700
+    <root>/<id>/             0711, claimed with an atomic mkdir by ``create``
+    <root>/<id>/state.json   0600, replaced atomically (temp file + rename)
+    <root>/<id>/exec.fifo    0622, exists only while the status is ``created``
+
+``state.json`` is our own format (no caller reads it; they use the CLI). The status is never
+stored: it is derived each time from the init process (its pid *and* its start time, so a
+reused pid reads as stopped), the exec fifo and the freezer, in runc's order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ociruntime.errors import ContainerExists, ContainerNotFound
+
+STATE_FILE = "state.json"
+EXEC_FIFO = "exec.fifo"
+
+CREATED = "created"
+RUNNING = "running"
+PAUSED = "paused"
+STOPPED = "stopped"
+
+
+def default_root() -> str:
+    """runc's rule: ``$XDG_RUNTIME_DIR/ociruntime`` for non-root callers, else ``/run/ociruntime``."""
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.geteuid() != 0:
+        return os.path.join(xdg, "ociruntime")
+    return "/run/ociruntime"
+
+
+def ensure_root(root: str) -> str:
+    """Create the state root (0700) if needed and return it as an absolute path."""
+    root = os.path.abspath(root)
+    try:
+        os.mkdir(root, 0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(root, 0o700, exist_ok=True)
+    return root
+
+
+def claim(root: str, container_id: str) -> str:
+    """Atomically create ``<root>/<id>``; a concurrent or earlier create of the id loses.
+
+    ``mkdir`` is the lock: only one caller can create the directory, and the loser touches
+    nothing of the winner's (runc 1.1.5 gets this wrong; security.md #B3).
+    """
+    path = os.path.join(root, container_id)
+    try:
+        os.mkdir(path, 0o711)
+    except FileExistsError:
+        raise ContainerExists() from None
+    os.chmod(path, 0o711)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same directory and a rename."""
+    d, name = os.path.split(path)
+    tmp = os.path.join(d, f".{name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+    finally:
+        os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def save(state_dir: str, state: dict[str, Any]) -> None:
+    """Persist ``state`` as ``<state_dir>/state.json``, atomically."""
+    write_atomic(os.path.join(state_dir, STATE_FILE), json.dumps(state).encode())
+
+
+def load(root: str, container_id: str) -> dict[str, Any]:
+    """Read a container's saved state; ``container does not exist`` when there is none.
+
+    While ``create`` is still running the directory exists without ``state.json``: that
+    container does not exist yet, as in runc.
+    """
+    try:
+        with open(os.path.join(root, container_id, STATE_FILE), "rb") as f:
+            data = json.loads(f.read())
+    except (FileNotFoundError, NotADirectoryError):
+        raise ContainerNotFound() from None
+    except ValueError:
+        raise ContainerNotFound() from None
+    if not isinstance(data, dict):
+        raise ContainerNotFound()
+    return data
+
+
+def proc_start_time(pid: int, proc: str = "/proc") -> tuple[int, str] | None:
+    """(start time in clock ticks, state letter) of ``pid`` from ``/proc/<pid>/stat``."""
+    try:
+        with open(f"{proc}/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: split after the last ')'.
+    rest = raw[raw.rfind(b")") + 2 :].split()
+    # rest[0] is field 3 (state); field 22 (starttime) is rest[19].
+    return int(rest[19]), rest[0].decode()
+
+
+def init_alive(state: dict[str, Any], proc: str = "/proc") -> bool:
+    """Is the saved init process still the same live process (not a zombie, not reused)?"""
+    pid = int(state.get("pid") or 0)
+    if pid <= 0:
+        return False
+    info = proc_start_time(pid, proc)
+    if info is None:
+        return False
+    start, letter = info
+    return start == state.get("init_process_start") and letter not in ("Z", "X")
+
+
+def freezer_state(state: dict[str, Any]) -> str | None:
+    """The freezer's view (``FROZEN``, ``THAWED``...) when the container has a freezer cgroup."""
+    path = (state.get("cgroup_paths") or {}).get("freezer")
+    if path:
+        try:
+            with open(os.path.join(path, "freezer.state")) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+    unified = (state.get("cgroup_paths") or {}).get("")
+    if unified:
+        try:
+            with open(os.path.join(unified, "cgroup.freeze")) as f:
+                return "FROZEN" if f.read().strip() == "1" else "THAWED"
+        except OSError:
+            return None
+    return None
+
+
+def status(state: dict[str, Any], state_dir: str, proc: str = "/proc") -> str:
+    """Derive the status in runc's order: frozen, then init gone, then the exec fifo."""
+    if not init_alive(state, proc):
+        return STOPPED
+    if freezer_state(state) == "FROZEN":
+        return PAUSED
+    if os.path.lexists(os.path.join(state_dir, EXEC_FIFO)):
+        return CREATED
+    return RUNNING
+
+
+def list_ids(root: str) -> list[str]:
+    """Container ids under ``root``, sorted like runc (``os.ReadDir`` order)."""
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
+
+
+def oci_state(state: dict[str, Any], st: str) -> dict[str, Any]:
+    """The runtime-spec state object (runtime.md#state) for ``state`` in status ``st``."""
+    out: dict[str, Any] = {
+        "ociVersion": state.get("ociVersion", ""),
+        "id": state["id"],
+        "pid": 0 if st == STOPPED else int(state.get("pid") or 0),
+        "status": st,
+        "bundle": state.get("bundle", ""),
+        "rootfs": state.get("rootfs", ""),
+        "created": state.get("created", ""),
+    }
+    if state.get("annotations"):
+        out["annotations"] = state["annotations"]
+    out["owner"] = ""
+    return out
