@@ -192,13 +192,12 @@ def _list(ns: argparse.Namespace) -> int:
         if not items:
             sys.stdout.write("null\n")
         else:
-            rows = [{k: v for k, v in it.items()} for it in items]
-            sys.stdout.write(json.dumps(rows, separators=(",", ":")) + "\n")
+            sys.stdout.write(json.dumps(items, separators=(",", ":")) + "\n")
         return 0
     if ns.format != "table":
         raise OCIRuntimeError(f"invalid format option {ns.format!r}")
     header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
-    rows = [header] + [
+    rows: list[list[str]] = [header] + [
         [it["id"], str(it["pid"]), it["status"], it["bundle"], it["created"], it["owner"]]
         for it in items
     ]

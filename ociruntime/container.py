@@ -50,7 +50,7 @@ class CreateOptions:
 
 def _now_rfc3339nano() -> str:
     now = time.time_ns()
-    dt = datetime.datetime.fromtimestamp(now // 1_000_000_000, datetime.timezone.utc)
+    dt = datetime.datetime.fromtimestamp(now // 1_000_000_000, datetime.UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{now % 1_000_000_000:09d}Z"
 
 
@@ -98,7 +98,8 @@ def create(opts: CreateOptions, log: Logger) -> int:
     proc = config.get("process") or {}
     linux = config.get("linux") or {}
     if proc.get("terminal") and opts.detach and not opts.console_socket:
-        raise OCIRuntimeError("cannot allocate tty if runc will detach without setting console socket")
+        raise OCIRuntimeError(
+            "cannot allocate tty if runc will detach without setting console socket")
     if not proc.get("terminal") and opts.console_socket:
         raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
     if linux.get("seccomp"):

@@ -85,7 +85,7 @@ def run_hook(hook: dict[str, Any], state_json: bytes) -> None:
             if deadline is not None and time.monotonic() >= deadline:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
-                raise HookError(f"hook ran past specified timeout of {float(timeout):.1f}s")
+                raise HookError(f"hook ran past specified timeout of {float(timeout or 0):.1f}s")
             wfds = [in_w] if pending and in_w >= 0 else []
             r, w, _ = select.select(list(open_fds), wfds, [], 0.01)
             if w:

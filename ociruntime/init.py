@@ -17,10 +17,10 @@ import fcntl
 import gc
 import json
 import os
-import socket
-import struct
 import signal
+import socket
 import stat
+import struct
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -237,7 +237,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
                     _hook_state(plan, "created"))
 
-    _exec(path, proc["args"], env, preserve_end, plan.preserve_fds)
+    _exec(path, proc["args"], env, preserve_end)
 
 
 def _hook_state(plan: InitPlan, status: str) -> bytes:
@@ -245,7 +245,7 @@ def _hook_state(plan: InitPlan, status: str) -> bytes:
     return json.dumps(state).encode()
 
 
-def _exec(path: str, args: list[str], env: list[str], preserve_end: int, npreserve: int) -> NoReturn:
+def _exec(path: str, args: list[str], env: list[str], preserve_end: int) -> NoReturn:
     """Reset signals, close every fd but stdio and --preserve-fds, and execve."""
     for fd in range(3, preserve_end):
         try:

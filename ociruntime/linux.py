@@ -326,7 +326,11 @@ def pidfd_send_signal(pidfd: int, sig: int) -> None:
 
 
 class _Statfs(ctypes.Structure):
-    _fields_ = [("f_type", ctypes.c_long), ("f_bsize", ctypes.c_long), ("rest", ctypes.c_byte * 120)]
+    _fields_ = [
+        ("f_type", ctypes.c_long),
+        ("f_bsize", ctypes.c_long),
+        ("rest", ctypes.c_byte * 120),
+    ]
 
 
 def fs_type(fd: int) -> int:

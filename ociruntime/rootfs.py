@@ -261,7 +261,8 @@ def mount_one(rootfd: int, entry: dict[str, Any], ctx: RootfsContext) -> None:
         _cgroup_mount(rootfd, m, dest, ctx)
         return
     data = m.data
-    if ctx.mount_label and m.type in ("tmpfs", "mqueue", "devpts", "shm") and "context=" not in data:
+    labelled = m.type in ("tmpfs", "mqueue", "devpts", "shm")
+    if ctx.mount_label and labelled and "context=" not in data:
         data = ",".join(x for x in (data, f'context="{ctx.mount_label}"') if x)
     flags = m.flags
     if m.type == "tmpfs":

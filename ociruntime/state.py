@@ -30,7 +30,7 @@ STOPPED = "stopped"
 
 
 def default_root() -> str:
-    """runc's rule: ``$XDG_RUNTIME_DIR/ociruntime`` for non-root callers, else ``/run/ociruntime``."""
+    """runc's rule: ``$XDG_RUNTIME_DIR/ociruntime`` for non-root, else ``/run/ociruntime``."""
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg and os.geteuid() != 0:
         return os.path.join(xdg, "ociruntime")
@@ -167,7 +167,9 @@ def list_ids(root: str) -> list[str]:
         names = os.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(root, n)))
+    return sorted(
+        n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(root, n))
+    )
 
 
 def oci_state(state: dict[str, Any], st: str) -> dict[str, Any]:

@@ -19,12 +19,14 @@ def read_passwd(rootfd: int) -> bytes:
     except OSError:
         return b""
     try:
-        chunks = []
-        while True:
+        chunks: list[bytes] = []
+        total = 0
+        while total <= 1 << 22:
             chunk = os.read(fd, 65536)
-            if not chunk or sum(map(len, chunks)) > 1 << 22:
+            if not chunk:
                 break
             chunks.append(chunk)
+            total += len(chunk)
         return b"".join(chunks)
     finally:
         os.close(fd)

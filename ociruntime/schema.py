@@ -1,0 +1,329 @@
+"""First validation layer: JSON Schema checks of config.json, state and features documents.
+
+The schemas are the project's own draft 2020-12 files for runtime-spec v1.3.0 (``defs.json``,
+``config-schema.json``, ``state-schema.json``, ``features-schema.json``). They only check the
+structure of a document; cross-field and host-dependent rules (absolute paths, duplicate
+namespaces, ...) belong to the semantic layer.
+
+Where the files live: the canonical copies are in ``spec/`` at the top of the repository, next to
+the ``ociruntime`` package, and an installed (non-editable) distribution ships the same files as
+``ociruntime/spec/``. :func:`schema_dir` looks in that order.
+
+``import jsonschema`` costs about 120 ms, so it is imported lazily, inside the validating
+functions, never at module import. :func:`validate_config` can also skip it altogether: given
+the exact config bytes and a cache directory, a config that validated once leaves a marker file
+named after ``sha256(schema tag + bytes)``, and the next run with the same bytes returns at once.
+The tag covers the spec version and the content of the config schema files, so editing a schema
+invalidates every marker. Only valid configs are ever cached.
+
+Errors are :class:`ociruntime.errors.ConfigError` whose ``field`` is the JSON path of the bad
+element in dotted form (``process.args``, ``linux.namespaces[2].type``, keys that are not plain
+identifiers in brackets: ``linux.sysctl["net.ipv4.ip_forward"]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ociruntime import SPEC_VERSION
+from ociruntime.errors import ConfigError, OCIRuntimeError
+
+__all__ = [
+    "CONFIG_SCHEMA",
+    "FEATURES_SCHEMA",
+    "SCHEMA_FILES",
+    "STATE_SCHEMA",
+    "cache_key",
+    "schema_dir",
+    "validate_config",
+    "validate_features",
+    "validate_state",
+]
+
+CONFIG_SCHEMA = "config-schema.json"
+STATE_SCHEMA = "state-schema.json"
+FEATURES_SCHEMA = "features-schema.json"
+#: Every schema file; ``defs.json`` holds the definitions the three entry points share.
+SCHEMA_FILES = ("defs.json", CONFIG_SCHEMA, STATE_SCHEMA, FEATURES_SCHEMA)
+#: Files whose content decides whether a config is valid (and so is part of the cache tag).
+_CONFIG_FILES = ("defs.json", CONFIG_SCHEMA)
+
+#: Where :func:`schema_dir` looks: the repository's ``spec/`` first, then the installed copy.
+_CANDIDATE_DIRS = (
+    Path(__file__).resolve().parent.parent / "spec",
+    Path(__file__).resolve().parent / "spec",
+)
+
+# Lazily filled caches (one process validates at most a handful of documents).
+_schema_dir: Path | None = None
+_cache_tag: bytes | None = None
+_validators: dict[str, Any] = {}
+
+#: Enum values listed in full in a message; longer lists (seccomp architectures) are cut.
+_MAX_CHOICES = 10
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_JSON_TYPES = {
+    "object": "an object",
+    "array": "an array",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+}
+
+
+def schema_dir() -> Path:
+    """Return the directory holding the schema files (the repository's or the installed copy).
+
+    Raises :class:`~ociruntime.errors.OCIRuntimeError` when neither location has all the files,
+    which means a broken installation.
+    """
+    global _schema_dir
+    if _schema_dir is None:
+        for candidate in _CANDIDATE_DIRS:
+            if all((candidate / name).is_file() for name in SCHEMA_FILES):
+                _schema_dir = candidate
+                break
+        else:
+            looked = ", ".join(str(d) for d in _CANDIDATE_DIRS)
+            raise OCIRuntimeError(f"runtime-spec JSON schemas not found (looked in {looked})")
+    return _schema_dir
+
+
+def _schema_tag() -> bytes:
+    """The cache tag: spec version plus a digest of the files that define a valid config."""
+    global _cache_tag
+    if _cache_tag is None:
+        digest = hashlib.sha256()
+        for name in _CONFIG_FILES:
+            digest.update((schema_dir() / name).read_bytes())
+        _cache_tag = f"ociruntime-config-schema/{SPEC_VERSION}/{digest.hexdigest()}\n".encode()
+    return _cache_tag
+
+
+def cache_key(raw: bytes) -> str:
+    """Hex sha256 of (schema tag + *raw*): the marker file name for those config bytes."""
+    return hashlib.sha256(_schema_tag() + bytes(raw)).hexdigest()
+
+
+def validate_config(
+    doc: Any, raw: bytes | None = None, cache_dir: str | os.PathLike[str] | None = None
+) -> None:
+    """Check a parsed config.json against the runtime-spec v1.3.0 config schema.
+
+    *doc* is the parsed document. When both *raw* (the exact bytes *doc* was parsed from) and
+    *cache_dir* are given, a marker ``<cache_dir>/<cache_key(raw)>`` left by an earlier successful
+    validation makes this return at once, without importing jsonschema; a successful validation
+    creates that marker (directory made with mode 0700, file written atomically, write errors
+    ignored). Invalid configs are never cached.
+
+    Raises :class:`~ociruntime.errors.ConfigError` naming the offending field.
+    """
+    marker: str | None = None
+    if raw is not None and cache_dir is not None:
+        marker = os.path.join(os.fspath(cache_dir), cache_key(raw))
+        if os.path.isfile(marker):
+            return
+    _validate(CONFIG_SCHEMA, doc, "config")
+    if marker is not None:
+        _write_marker(marker)
+
+
+def validate_state(doc: Any) -> None:
+    """Check a container state document (runtime.md, State); raises ``ConfigError``."""
+    _validate(STATE_SCHEMA, doc, "state")
+
+
+def validate_features(doc: Any) -> None:
+    """Check a runtime features document (features.md); raises ``ConfigError``."""
+    _validate(FEATURES_SCHEMA, doc, "features document")
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _validator(name: str) -> Any:
+    """Build (once) the validator of schema file *name*, with every schema file in its registry.
+
+    The registry has no retrieval function, so a ``$ref`` outside our files fails instead of
+    touching the network. The ``integer`` type is redefined to exclude floats such as ``1.0``
+    (draft 2020-12 accepts them; Go's decoder in runc and our own code do not).
+    """
+    validator = _validators.get(name)
+    if validator is not None:
+        return validator
+
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    directory = schema_dir()
+    contents = {n: json.loads((directory / n).read_bytes()) for n in SCHEMA_FILES}
+    registry: Registry[Any] = Registry().with_resources(
+        (c["$id"], Resource.from_contents(c, default_specification=DRAFT202012))
+        for c in contents.values()
+    )
+    base = jsonschema.Draft202012Validator
+
+    def is_integer(checker: Any, instance: object) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    cls = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine("integer", is_integer)
+    )
+    validator = cls(contents[name], registry=registry)
+    _validators[name] = validator
+    return validator
+
+
+def _validate(name: str, doc: Any, what: str) -> None:
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(name).iter_errors(doc))
+    if error is None:
+        return
+    message, path = _describe(error)
+    field = _format_path(path)
+    if not field:
+        message = f"{what} {message}"
+    raise ConfigError(message, field=field or None)
+
+
+def _write_marker(marker: str) -> None:
+    """Create *marker* atomically (temp file + rename); any ``OSError`` is ignored."""
+    directory = os.path.dirname(marker)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_schema_tag())
+        os.replace(tmp, marker)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+# --- error messages ----------------------------------------------------------------------------
+
+
+def _format_path(path: Iterable[str | int]) -> str:
+    """``["linux", "namespaces", 2, "type"]`` -> ``linux.namespaces[2].type``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _json_type(instance: object) -> str:
+    if isinstance(instance, bool):
+        return "boolean"
+    if isinstance(instance, int):
+        return "integer"
+    if isinstance(instance, float):
+        return "number"
+    if isinstance(instance, str):
+        return "string"
+    if isinstance(instance, list):
+        return "array"
+    if isinstance(instance, dict):
+        return "object"
+    if instance is None:
+        return "null"
+    return type(instance).__name__
+
+
+def _show(value: object, limit: int = 60) -> str:
+    """A short JSON rendering of *value* for messages."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(error: Any) -> tuple[str, list[str | int]]:
+    """Turn a jsonschema ``ValidationError`` into (short sentence, path of the bad element)."""
+    path: list[str | int] = list(error.absolute_path)
+    keyword = error.validator
+    value = error.validator_value
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    # anyOf/oneOf alternatives with a message of their own ("set weight or leafWeight").
+    parent = error.parent
+    while parent is not None:
+        if isinstance(parent.schema, dict) and "x-message" in parent.schema:
+            return str(parent.schema["x-message"]), list(parent.absolute_path)
+        parent = parent.parent
+
+    if keyword in ("anyOf", "oneOf") and "x-message" in schema:
+        return str(schema["x-message"]), path
+    if "propertyNames" in error.relative_schema_path:
+        if keyword == "minLength" and value == 1:
+            return "must not have an empty key", path
+        return f"has an invalid key {_show(instance)}", path
+
+    if keyword == "required":
+        missing = [p for p in value if isinstance(instance, dict) and p not in instance]
+        if missing:
+            return "is a required property", [*path, missing[0]]
+    if keyword == "dependentRequired" and isinstance(instance, dict):
+        for prop, needed in value.items():
+            if prop in instance:
+                for dep in needed:
+                    if dep not in instance:
+                        return f"is required when {prop} is set", [*path, dep]
+    if keyword == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        expected = " or ".join(_JSON_TYPES.get(t, t) for t in types)
+        actual = _JSON_TYPES.get(_json_type(instance), _json_type(instance))
+        return f"must be {expected}, not {actual}", path
+    if keyword == "enum":
+        allowed = ", ".join(_show(v) for v in value[:_MAX_CHOICES])
+        if len(value) > _MAX_CHOICES:
+            allowed += f", ... ({len(value)} values)"
+        return f"must be one of {allowed}; got {_show(instance)}", path
+    if keyword == "const":
+        return f"must be {_show(value)}; got {_show(instance)}", path
+    if keyword in ("minimum", "exclusiveMinimum"):
+        bound = "at least" if keyword == "minimum" else "greater than"
+        return f"must be {bound} {value}; got {_show(instance)}", path
+    if keyword in ("maximum", "exclusiveMaximum"):
+        bound = "at most" if keyword == "maximum" else "less than"
+        return f"must be {bound} {value}; got {_show(instance)}", path
+    if keyword == "minLength":
+        if value == 1:
+            return "must not be empty", path
+        return f"must be at least {value} characters long", path
+    if keyword == "maxLength":
+        return f"must be at most {value} characters long", path
+    if keyword == "minItems":
+        if value == 1:
+            return "must not be empty", path
+        return f"must have at least {value} items", path
+    if keyword == "maxItems":
+        return f"must have at most {value} items", path
+    if keyword == "pattern":
+        hint = schema.get("x-message")
+        if hint:
+            return f"{hint}; got {_show(instance)}", path
+        return f"{_show(instance)} does not match {value}", path
+    return str(error.message), path
