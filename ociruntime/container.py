@@ -104,6 +104,10 @@ def create(opts: CreateOptions, log: Logger) -> int:
         raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
     if linux.get("seccomp"):
         raise OCIRuntimeError("linux.seccomp: seccomp filters are not supported yet")
+    if opts.no_pivot and linux.get("rootfsPropagation") in ("private", "rprivate"):
+        # runc: with MS_MOVE the old root stays reachable; private propagation would let
+        # the host's mounts below it stay pinned in the container.
+        raise OCIRuntimeError("rootfsPropagation of [r]private is not safe without pivot_root")
 
     # Relative bind-mount sources and hook cwd are relative to the bundle (runc chdirs).
     os.chdir(b.path)

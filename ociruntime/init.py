@@ -222,6 +222,10 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
 
     env = _environment(proc, home)
     path = _look_path(proc["args"][0], env)
+    # CVE-2019-5736: the init is still the host's interpreter. If args[0] (or a #! line)
+    # led back to it through /proc/self/exe, the container would run - and could later
+    # rewrite - the host's python. Refuse magic links and our own executable.
+    _guard_exe(path, proc["args"][0])
 
     # Seccomp with noNewPrivileges would be loaded here, last (issue 4).
 
@@ -414,6 +418,33 @@ def _look_path(name: str, env: list[str]) -> str:
         except ExecLookupError:
             continue
     raise ExecLookupError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _guard_exe(path: str, name: str, depth: int = 0) -> None:
+    """Refuse to exec the runtime's own interpreter, directly or as a script interpreter."""
+    try:
+        fd = L.openat2(-100, path, os.O_RDONLY, L.RESOLVE_NO_MAGICLINKS)  # AT_FDCWD
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ExecLookupError(
+                f'exec: "{name}": refusing to execute through a magic link') from None
+        return  # execve reports other errors itself
+    try:
+        st = os.fstat(fd)
+        try:
+            own = os.stat("/proc/self/exe")
+        except OSError:
+            own = None
+        if own is not None and (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+            raise ExecLookupError(f'exec: "{name}": refusing to execute the runtime itself')
+        head = os.pread(fd, 256, 0)
+    finally:
+        os.close(fd)
+    if head.startswith(b"#!") and depth < 4:
+        line = head[2:].split(b"\n", 1)[0].strip()
+        interp = line.split()[0].decode("utf-8", "replace") if line else ""
+        if interp.startswith("/"):
+            _guard_exe(interp, name, depth + 1)
 
 
 def _check_executable(path: str, name: str) -> None:
