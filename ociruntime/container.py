@@ -146,6 +146,14 @@ def create(opts: CreateOptions, log: Logger) -> int:
                                                 opts.console_socket) from None
             console_fd = console_sock.fileno()
 
+        # Socket activation (sd_listen_fds): fds 3.. handed to us are passed on, and the
+        # container is told LISTEN_FDS=n, LISTEN_PID=1, as runc does.
+        listen = 0
+        if os.environ.get("LISTEN_PID") == str(os.getpid()):
+            listen = int(os.environ.get("LISTEN_FDS") or 0)
+        if listen:
+            proc["env"] = [*(proc.get("env") or []), f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+
         last_cap = capnames.last_cap()
         caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
         if unknown:
@@ -159,7 +167,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             console_fd=console_fd,
             no_pivot=opts.no_pivot,
             no_new_keyring=opts.no_new_keyring,
-            preserve_fds=opts.preserve_fds,
+            preserve_fds=listen + opts.preserve_fds,
             caps=caps,
             last_cap=last_cap,
             hook_state={"ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "",
