@@ -109,6 +109,15 @@ def create(opts: CreateOptions, log: Logger) -> int:
         # the host's mounts below it stay pinned in the container.
         raise OCIRuntimeError("rootfsPropagation of [r]private is not safe without pivot_root")
 
+    # CVE-2019-5736: a container that may hold CAP_SYS_PTRACE in the host user namespace
+    # could reach our interpreter through the init's /proc/<pid>/exe; run from a sealed
+    # copy then (seal.py explains the layers). Nothing exists yet, so restarting is free.
+    from ociruntime import seal
+
+    ns = namespaces.plan(linux.get("namespaces"))
+    if seal.needs_seal(proc, ns.has("user")) and not seal.exe_is_sealed():
+        seal.reexec_sealed()
+
     # Relative bind-mount sources and hook cwd are relative to the bundle (runc chdirs).
     os.chdir(b.path)
 
@@ -122,7 +131,6 @@ def create(opts: CreateOptions, log: Logger) -> int:
         # The exec fifo is the create/start barrier (runtime.md#start): the init blocks
         # opening it for writing until `start` opens it for reading. Owned by container
         # root so the init can still open it after dropping privileges.
-        ns = namespaces.plan(linux.get("namespaces"))
         root_uid = namespaces.host_id(linux.get("uidMappings"), 0) if ns.has("user") else 0
         root_gid = namespaces.host_id(linux.get("gidMappings"), 0) if ns.has("user") else 0
         fifo = os.path.join(state_dir, state.EXEC_FIFO)
