@@ -16,7 +16,8 @@ from ociruntime import SPEC_VERSION, __version__
 from ociruntime.errors import OCIRuntimeError, UsageError
 from ociruntime.log import Logger
 
-COMMANDS = ("create", "start", "run", "state", "kill", "delete", "list", "spec", "features")
+COMMANDS = ("create", "start", "run", "exec", "state", "kill", "delete", "list", "spec",
+            "features")
 
 #: exact argument counts (runc: ``"state" requires exactly 1 argument(s)``)
 _NARGS = {"create": 1, "start": 1, "run": 1, "state": 1, "delete": 1}
@@ -94,6 +95,26 @@ def _build_parser() -> _Parser:
     s.add_argument("-b", "--bundle", default="", help="bundle directory")
     s.add_argument("--rootless", action="store_true", help="a config for rootless use")
     sub.add_parser("features", help="print the features this runtime supports")
+    e = sub.add_parser("exec", help="run a process in a running container")
+    e.add_argument("--console-socket", default="", help="socket that receives the pty master")
+    e.add_argument("--cwd", default="", help="working directory in the container")
+    e.add_argument("-e", "--env", action="append", default=[], help="KEY=VALUE (repeatable)")
+    e.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    e.add_argument("-u", "--user", default="", help="UID[:GID]")
+    e.add_argument("-g", "--additional-gids", action="append", type=int, default=[],
+                   help="additional gid (repeatable)")
+    e.add_argument("-p", "--process", default="", help="process.json (taken as it is)")
+    e.add_argument("-d", "--detach", action="store_true", help="detach from the process")
+    e.add_argument("--pid-file", default="", help="file to write the process pid to")
+    e.add_argument("--process-label", default="", help="SELinux label")
+    e.add_argument("--apparmor", default="", help="AppArmor profile")
+    e.add_argument("--no-new-privs", action="store_true", help="set no_new_privs")
+    e.add_argument("-c", "--cap", action="append", default=[], help="add a capability")
+    e.add_argument("--preserve-fds", type=int, default=0, help="pass N extra fds (from 3)")
+    e.add_argument("--cgroup", action="append", default=[], help="[ctrl[,ctrl]:]path")
+    e.add_argument("--ignore-paused", action="store_true", help="exec even if paused")
+    e.add_argument("id", nargs="?")
+    e.add_argument("exec_args", nargs=argparse.REMAINDER, metavar="COMMAND")
     return p
 
 
@@ -158,6 +179,8 @@ def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
             raise
         except OCIRuntimeError as exc:
             raise OCIRuntimeError(f"ociruntime run failed: {exc}") from None
+    if cmd == "exec":
+        return _exec(ns, log)
     if cmd == "start":
         container.start(_root(ns), _one_id(ns, cmd), log)
         return 0
@@ -178,6 +201,56 @@ def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
     if cmd == "list":
         return _list(ns)
     raise UsageError(f"No help topic for '{cmd}'")
+
+
+def _exec(ns: argparse.Namespace, log: Logger) -> int:
+    from ociruntime import container, execproc
+    from ociruntime.errors import ExecError
+
+    if not ns.id:
+        raise UsageError('"exec" requires a minimum of 1 argument(s)')
+    try:
+        if ns.process:
+            try:
+                with open(ns.process, "rb") as f:
+                    process = json.loads(f.read())
+            except (OSError, ValueError) as exc:
+                raise ExecError(f"process.json {ns.process}: {exc}") from None
+        else:
+            if not ns.exec_args:
+                raise UsageError('"exec" requires a minimum of 2 argument(s)')
+            saved = container.get_saved(_root(ns), ns.id)
+            process = execproc.build_process(
+                (saved.get("config") or {}).get("process") or {},
+                ns.exec_args,
+                cwd=ns.cwd or None,
+                env=ns.env,
+                tty=ns.tty,
+                user_spec=ns.user or None,
+                additional_gids=ns.additional_gids,
+                no_new_privs=ns.no_new_privs,
+                caps=ns.cap,
+                apparmor=ns.apparmor or None,
+                process_label=ns.process_label or None,
+            )
+        opts = execproc.ExecOptions(
+            root=_root(ns),
+            container_id=ns.id,
+            process=process,
+            console_socket=ns.console_socket or None,
+            pid_file=ns.pid_file or None,
+            detach=ns.detach,
+            preserve_fds=ns.preserve_fds,
+            ignore_paused=ns.ignore_paused,
+            cgroups=ns.cgroup,
+        )
+        return execproc.exec_process(opts, log)
+    except UsageError:
+        raise
+    except OCIRuntimeError as exc:
+        # runc: "exec failed: ..." and exit 255 for failures inside the runtime.
+        err = ExecError(f"exec failed: {exc}")
+        raise err from None
 
 
 def _list(ns: argparse.Namespace) -> int:

@@ -283,6 +283,11 @@ def _load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
     return saved, state_dir, state.status(saved, state_dir)
 
 
+def get_saved(root: str, container_id: str) -> dict[str, Any]:
+    """The saved state (with the config) of a container that exists."""
+    return _load(root, container_id)[0]
+
+
 def get_state(root: str, container_id: str) -> dict[str, Any]:
     """The runtime-spec state of a container (runtime.md#query-state)."""
     saved, _, st = _load(root, container_id)

@@ -21,6 +21,7 @@ import signal
 import socket
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -70,11 +71,11 @@ def run_init(plan: InitPlan, chan: Channel) -> NoReturn:
     try:
         _init_sequence(plan, chan)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-        chan.send_error(_message(exc))
+        chan.send_error(error_message(exc))
     os._exit(1)
 
 
-def _message(exc: BaseException) -> str:
+def error_message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror
         if exc.filename and str(exc.filename) not in text:
@@ -163,7 +164,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # Terminal: the pty comes from the container's /dev/ptmx, its slave becomes
     # /dev/console and fds 0-2, and the master goes to the caller (runc console protocol).
     if proc.get("terminal") and plan.console_fd is not None:
-        _setup_console(plan.console_fd, proc.get("consoleSize"), mount_ns)
+        setup_console(plan.console_fd, proc.get("consoleSize"), mount_ns)
 
     if mount_ns:
         # tmpfs and /dev mounts asking for ro were mounted rw to be filled; seal them now,
@@ -211,7 +212,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
         cwd_done = False  # retried after the uid change (root may be denied on NFS etc.)
     capabilities.drop_bounding(plan.caps, plan.last_cap)
     L.prctl(L.PR_SET_KEEPCAPS, 1)
-    _set_user(proc, uid, gid)
+    set_user(proc, uid, gid)
     if not cwd_done:
         os.chdir(cwd)
     # CVE-2024-21626: the cwd must be inside the container, not a leaked host directory.
@@ -220,12 +221,12 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     L.prctl(L.PR_SET_KEEPCAPS, 0)
     capabilities.apply(plan.caps, plan.last_cap)
 
-    env = _environment(proc, home)
-    path = _look_path(proc["args"][0], env)
+    env = environment(proc, home)
+    path = look_path(proc["args"][0], env)
     # CVE-2019-5736: the init is still the host's interpreter. If args[0] (or a #! line)
     # led back to it through /proc/self/exe, the container would run - and could later
     # rewrite - the host's python. Refuse magic links and our own executable.
-    _guard_exe(path, proc["args"][0])
+    guard_exe(path, proc["args"][0])
 
     # Seccomp with noNewPrivileges would be loaded here, last (issue 4).
 
@@ -241,7 +242,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
                     _hook_state(plan, "created"))
 
-    _exec(path, proc["args"], env, preserve_end)
+    exec_user_process(path, proc["args"], env, preserve_end)
 
 
 def _hook_state(plan: InitPlan, status: str) -> bytes:
@@ -249,14 +250,25 @@ def _hook_state(plan: InitPlan, status: str) -> bytes:
     return json.dumps(state).encode()
 
 
-def _exec(path: str, args: list[str], env: list[str], preserve_end: int) -> NoReturn:
-    """Reset signals, close every fd but stdio and --preserve-fds, and execve."""
+def exec_user_process(
+    path: str,
+    args: list[str],
+    env: list[str],
+    preserve_end: int,
+    on_error: Callable[[str], None] | None = None,
+) -> NoReturn:
+    """Reset signals, close every fd but stdio and --preserve-fds at exec, and execve.
+
+    Every fd from ``preserve_end`` up is marked close-on-exec rather than closed, so a
+    failing execve can still be reported over the channel (CVE-2024-21626: no host fd may
+    survive into the container).
+    """
     for fd in range(3, preserve_end):
         try:
             os.set_inheritable(fd, True)
         except OSError:
             pass
-    os.closerange(preserve_end, 1 << 20)
+    L.close_range(preserve_end, 0xFFFFFFFF, L.CLOSE_RANGE_CLOEXEC)
     # Python ignores SIGPIPE/SIGXFSZ and handles SIGINT; the container gets defaults and an
     # empty signal mask (runc 1.1.5 leaks a blocked mask; crun clears it: security.md D8).
     for sig in range(1, signal.NSIG):
@@ -270,7 +282,11 @@ def _exec(path: str, args: list[str], env: list[str], preserve_end: int) -> NoRe
     try:
         os.execve(path, args, _env_dict(env))
     except OSError as exc:
-        os.write(2, f"exec {args[0]}: {exc.strerror}\n".encode())
+        msg = f'exec: "{args[0]}": {(exc.strerror or "exec failed").lower()}'
+        if on_error is not None:
+            on_error(msg)
+        else:
+            os.write(2, (msg + "\n").encode())
     os._exit(255)
 
 
@@ -345,7 +361,7 @@ def _mkdir_cwd(cwd: str) -> None:
             raise
 
 
-def _setup_console(sock_fd: int, size: dict[str, Any] | None, mount_ns: bool) -> None:
+def setup_console(sock_fd: int, size: dict[str, Any] | None, mount_ns: bool) -> None:
     master, slave, slave_path = console.open_pty()
     if size:
         console.set_size(master, int(size.get("height", 0)), int(size.get("width", 0)))
@@ -378,7 +394,7 @@ def _set_personality(pers: dict[str, Any]) -> None:
     L.personality(_PERSONALITIES[pers.get("domain", "LINUX")])
 
 
-def _set_user(proc: dict[str, Any], uid: int, gid: int) -> None:
+def set_user(proc: dict[str, Any], uid: int, gid: int) -> None:
     u = proc.get("user") or {}
     groups = [int(g) for g in u.get("additionalGids") or []]
     # Supplementary groups are exactly additionalGids (runc: a group is always given, so
@@ -394,14 +410,14 @@ def _set_user(proc: dict[str, Any], uid: int, gid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
-def _environment(proc: dict[str, Any], home: str | None) -> list[str]:
+def environment(proc: dict[str, Any], home: str | None) -> list[str]:
     env = list(proc.get("env") or [])
     if not any(e.startswith("HOME=") for e in env):
         env.append(f"HOME={home or '/'}")
     return env
 
 
-def _look_path(name: str, env: list[str]) -> str:
+def look_path(name: str, env: list[str]) -> str:
     """Go's exec.LookPath with the container's PATH, after pivot, setuid and chdir."""
     if "/" in name:
         _check_executable(name, name)
@@ -420,7 +436,7 @@ def _look_path(name: str, env: list[str]) -> str:
     raise ExecLookupError(f'exec: "{name}": executable file not found in $PATH')
 
 
-def _guard_exe(path: str, name: str, depth: int = 0) -> None:
+def guard_exe(path: str, name: str, depth: int = 0) -> None:
     """Refuse to exec the runtime's own interpreter, directly or as a script interpreter."""
     try:
         fd = L.openat2(-100, path, os.O_RDONLY, L.RESOLVE_NO_MAGICLINKS)  # AT_FDCWD
@@ -444,7 +460,7 @@ def _guard_exe(path: str, name: str, depth: int = 0) -> None:
         line = head[2:].split(b"\n", 1)[0].strip()
         interp = line.split()[0].decode("utf-8", "replace") if line else ""
         if interp.startswith("/"):
-            _guard_exe(interp, name, depth + 1)
+            guard_exe(interp, name, depth + 1)
 
 
 def _check_executable(path: str, name: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ociruntime import init as init_mod
@@ -20,9 +21,11 @@ from ociruntime import namespaces
 from ociruntime.channel import GO, PID, USERMAP, USERMAP_DONE, Channel
 from ociruntime.errors import InitError
 
+ChildMain = Callable[[Any, Channel], NoReturn]
 
-def _intermediate(plan: init_mod.InitPlan, chan: Channel) -> NoReturn:
-    """Stage C: namespaces, then fork the init. Never returns."""
+
+def _intermediate(plan: Any, chan: Channel, child_main: ChildMain) -> NoReturn:
+    """Stage C: namespaces, then fork the init (or the exec'd process). Never returns."""
     gc.disable()
     try:
         chan.expect(GO)
@@ -59,10 +62,10 @@ def _intermediate(plan: init_mod.InitPlan, chan: Channel) -> NoReturn:
                     os.close(fd)
         pid = os.fork()
         if pid == 0:
-            init_mod.run_init(plan, chan)
+            child_main(plan, chan)
         chan.send(PID, pid=pid)
     except BaseException as exc:  # noqa: BLE001
-        chan.send_error(init_mod._message(exc))
+        chan.send_error(init_mod.error_message(exc))
         os._exit(1)
     os._exit(0)
 
@@ -83,7 +86,11 @@ def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
             os.close(fd)
 
 
-def spawn(plan: init_mod.InitPlan, on_intermediate: Any = None) -> tuple[int, Channel]:
+def spawn(
+    plan: Any,
+    on_intermediate: Callable[[int], None] | None = None,
+    child_main: ChildMain = init_mod.run_init,
+) -> tuple[int, Channel]:
     """Fork the intermediate, do its half of the protocol, return (init pid, channel).
 
     ``on_intermediate(pid)`` is called right after the fork, before the intermediate may
@@ -96,7 +103,7 @@ def spawn(plan: init_mod.InitPlan, on_intermediate: Any = None) -> tuple[int, Ch
     pid = os.fork()
     if pid == 0:
         parent_end.close()
-        _intermediate(plan, child_end)
+        _intermediate(plan, child_end, child_main)
     child_end.close()
     init_pid = 0
     try:

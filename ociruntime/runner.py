@@ -74,16 +74,38 @@ def run(opts: container.CreateOptions, log: Logger, keep: bool = False) -> int:
     target["pid"] = pid
     for signum in pending:
         forward(signum, None)
-    if master >= 0:
-        status = _proxy_tty(master, pid)
-    else:
-        status = _wait(pid)
+    status = _wait_or_proxy(pid, master)
     if not keep:
         try:
             container.delete(opts.root, opts.container_id, True, log)
         except Exception as exc:  # noqa: BLE001 - the exit status matters more
             log.warning(f"delete after run: {exc}")
     return _status_code(status)
+
+
+def _wait_or_proxy(pid: int, master: int) -> int:
+    if master >= 0:
+        return _proxy_tty(master, pid)
+    return _wait(pid)
+
+
+def wait_foreground(pid: int, master: int = -1) -> int:
+    """Forward signals to ``pid`` (our child), proxy its tty, return its exit code."""
+
+    def forward(signum: int, _frame: Any) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in range(1, signal.NSIG):
+        if sig in _NOT_FORWARDED:
+            continue
+        try:
+            signal.signal(sig, forward)
+        except (OSError, ValueError):
+            pass
+    return _status_code(_wait_or_proxy(pid, master))
 
 
 def _wants_terminal(opts: container.CreateOptions) -> bool:

@@ -7,7 +7,7 @@ Three layers keep a container from reopening that file for writing:
 1. The forked process is made non-dumpable before it joins or creates any namespace; its
    memory map belongs to the host user namespace, so ``/proc/<pid>/exe`` (and
    ``map_files``) of it can only be opened with CAP_SYS_PTRACE in the *host* user namespace.
-2. ``init._guard_exe`` refuses to exec ``args[0]`` or a ``#!`` interpreter that leads back to
+2. ``init.guard_exe`` refuses to exec ``args[0]`` or a ``#!`` interpreter that leads back to
    the runtime through a magic link such as ``/proc/self/exe``: that would make the host
    interpreter run, dumpable, inside the container.
 3. When a process of the container could hold CAP_SYS_PTRACE in the host user namespace

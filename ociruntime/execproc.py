@@ -1,0 +1,283 @@
+"""``exec``: start another process inside a live container (runc-behavior.md 2.8).
+
+The process joins the namespaces of the container's init (only the types the config
+lists, in runc's order: user, ipc, uts, net, pid, mnt, cgroup), then takes its user,
+capabilities, noNewPrivileges, cwd and environment, finds ``args[0]`` with the container's
+PATH and execs it. No hooks run and there is no exec fifo.
+
+The joining process is a fork of the runtime, so it follows the same safety rules as the
+init (seal.py): non-dumpable before the first setns, no host fd left open past exec (the
+channel and everything else are close-on-exec), and nothing but raw ``os`` calls once it is
+inside the container's mount namespace.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from ociruntime import capabilities, capnames, namespaces, state, user
+from ociruntime import init as init_mod
+from ociruntime import linux as L
+from ociruntime.channel import GO, READY, RUN, Channel
+from ociruntime.errors import ExecError, InitError
+from ociruntime.log import Logger
+
+
+@dataclass
+class ExecOptions:
+    """The flags of ``exec``, after the process has been built."""
+
+    root: str
+    container_id: str
+    process: dict[str, Any]
+    console_socket: str | None = None
+    pid_file: str | None = None
+    detach: bool = False
+    preserve_fds: int = 0
+    ignore_paused: bool = False
+    cgroups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExecPlan:
+    """What the joining process needs; shaped like InitPlan where process.py reads it."""
+
+    config: dict[str, Any]
+    ns: namespaces.NamespacePlan
+    caps: capabilities.CapSets
+    last_cap: int
+    console_fd: int | None
+    preserve_fds: int
+    no_new_privileges: bool
+
+    @property
+    def process(self) -> dict[str, Any]:
+        """The process to run."""
+        return self.config["process"]
+
+    @property
+    def linux(self) -> dict[str, Any]:
+        """No id maps are written for exec (the user namespace exists already)."""
+        return {}
+
+
+def parse_user(text: str) -> tuple[int, int | None]:
+    """``--user UID[:GID]``: numeric only, as runc."""
+    uid_s, _, gid_s = text.partition(":")
+    try:
+        return int(uid_s), (int(gid_s) if gid_s else None)
+    except ValueError:
+        raise ExecError(f"invalid --user {text!r}: must be UID[:GID] (numeric)") from None
+
+
+def build_process(
+    base: dict[str, Any],
+    args: list[str],
+    *,
+    cwd: str | None = None,
+    env: list[str] | None = None,
+    tty: bool = False,
+    user_spec: str | None = None,
+    additional_gids: list[int] | None = None,
+    no_new_privs: bool = False,
+    caps: list[str] | None = None,
+    apparmor: str | None = None,
+    process_label: str | None = None,
+) -> dict[str, Any]:
+    """The process of ``exec ID CMD...``: the config's process with the CLI's overrides."""
+    p = json.loads(json.dumps(base))  # a deep copy of plain JSON data
+    p["args"] = list(args)
+    p["terminal"] = bool(tty)
+    if cwd:
+        p["cwd"] = cwd
+    if env:
+        merged: dict[str, str] = {}
+        for item in [*(p.get("env") or []), *env]:
+            k, _, _ = item.partition("=")
+            merged[k] = item
+        p["env"] = list(merged.values())
+    u = dict(p.get("user") or {})
+    if user_spec:
+        uid, gid = parse_user(user_spec)
+        u["uid"] = uid
+        if gid is not None:
+            u["gid"] = gid
+    if additional_gids:
+        u["additionalGids"] = list(additional_gids)
+    p["user"] = u
+    if no_new_privs:
+        p["noNewPrivileges"] = True
+    if caps:
+        c = dict(p.get("capabilities") or {})
+        # CVE-2022-29162: added capabilities never go to the inheritable set.
+        for kind in ("bounding", "effective", "permitted", "ambient"):
+            have = list(c.get(kind) or [])
+            c[kind] = have + [x for x in caps if x not in have]
+        p["capabilities"] = c
+    if apparmor:
+        p["apparmorProfile"] = apparmor
+    if process_label:
+        p["selinuxLabel"] = process_label
+    return p
+
+
+def _child(plan: ExecPlan, chan: Channel) -> NoReturn:
+    gc.disable()
+    try:
+        _exec_sequence(plan, chan)
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the runtime
+        chan.send_error(init_mod.error_message(exc))
+    os._exit(1)
+
+
+def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
+    """In the container's namespaces: console, NNP, user, caps, cwd, PATH lookup, exec."""
+    proc = plan.process
+    chan.expect(GO)
+    os.setsid()
+    if proc.get("terminal") and plan.console_fd is not None:
+        # No /dev/console bind for exec (runc): that belongs to the init.
+        init_mod.setup_console(plan.console_fd, proc.get("consoleSize"), False)
+    # The runtime sets the rlimits from outside, then lets us go on.
+    chan.send(READY)
+    chan.expect(RUN)
+    if plan.no_new_privileges:
+        L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+    # The container's own /etc/passwd, read as bytes: no NSS, no imports.
+    u = proc.get("user") or {}
+    uid, gid = int(u.get("uid", 0)), int(u.get("gid", 0))
+    home = None
+    try:
+        fd = os.open("/etc/passwd", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            home = user.home_for_uid(os.read(fd, 1 << 22), uid)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    cwd = proc.get("cwd") or "/"
+    try:
+        os.chdir(cwd)
+        cwd_done = True
+    except PermissionError:
+        cwd_done = False
+    capabilities.drop_bounding(plan.caps, plan.last_cap)
+    L.prctl(L.PR_SET_KEEPCAPS, 1)
+    init_mod.set_user(proc, uid, gid)
+    if not cwd_done:
+        os.chdir(cwd)
+    L.prctl(L.PR_SET_KEEPCAPS, 0)
+    capabilities.apply(plan.caps, plan.last_cap)
+    env = init_mod.environment(proc, home)
+    path = init_mod.look_path(proc["args"][0], env)
+    init_mod.guard_exe(path, proc["args"][0])
+    # SECCOMP (issue 4) is loaded here for exec'd processes too.
+    # The channel is close-on-exec: a successful execve is the EOF the runtime waits for.
+    init_mod.exec_user_process(path, proc["args"], env, 3 + plan.preserve_fds,
+                               on_error=chan.send_error)
+
+
+def exec_process(opts: ExecOptions, log: Logger) -> int:
+    """Run ``opts.process`` in the container; the exit code for the CLI."""
+    from ociruntime import container
+
+    saved, _, st = container._load(opts.root, opts.container_id)
+    if st == state.STOPPED:
+        raise ExecError("cannot exec in a stopped container")
+    if st == state.PAUSED and not opts.ignore_paused:
+        raise ExecError("cannot exec in a paused container (use --ignore-paused to override)")
+    proc = opts.process
+    if not proc.get("args"):
+        raise ExecError("args must not be empty")
+    if not str(proc.get("cwd") or "/").startswith("/"):
+        raise ExecError("cwd must be an absolute path")
+    if proc.get("terminal") and opts.detach and not opts.console_socket:
+        raise ExecError("cannot allocate tty if runc will detach without setting console socket")
+    if not proc.get("terminal") and opts.console_socket:
+        raise ExecError("cannot use console socket if runc will not detach or allocate tty")
+    config = saved.get("config") or {}
+    cproc = config.get("process") or {}
+    if not proc.get("capabilities"):
+        # A process without capabilities gets the container's (runc).
+        proc["capabilities"] = cproc.get("capabilities")
+    nnp = bool(proc.get("noNewPrivileges") or cproc.get("noNewPrivileges"))
+    init_pid = int(saved["pid"])
+    types = [n["type"] for n in (config.get("linux") or {}).get("namespaces") or []]
+    join = [(t, f"/proc/{init_pid}/ns/{namespaces.PROC_NAMES[t]}")
+            for t in namespaces.JOIN_ORDER if t in types]
+
+    from ociruntime import seal
+
+    userns = "user" in types
+    if (seal.needs_seal(proc, userns) or seal.needs_seal(cproc, userns)) \
+            and not seal.exe_is_sealed():
+        seal.reexec_sealed()
+
+    last_cap = capnames.last_cap()
+    caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
+    if unknown:
+        log.warning(f"ignoring unknown or unavailable capabilities: {unknown}")
+    console_sock = None
+    console_fd = None
+    ours = None
+    if proc.get("terminal"):
+        import socket
+
+        if opts.console_socket:
+            from ociruntime import console
+
+            console_sock = console.connect_socket(opts.console_socket)
+            console_fd = console_sock.fileno()
+        else:
+            ours, theirs = socket.socketpair(socket.AF_UNIX,
+                                             socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+            console_sock = theirs
+            console_fd = theirs.fileno()
+    plan = ExecPlan(
+        config={"process": {**proc, "oomScoreAdj": cproc.get("oomScoreAdj")}},
+        ns=namespaces.NamespacePlan(join=join),
+        caps=caps,
+        last_cap=last_cap,
+        console_fd=console_fd,
+        preserve_fds=opts.preserve_fds,
+        no_new_privileges=nnp,
+    )
+    from ociruntime import process as process_mod
+    from ociruntime import runner
+
+    pid = 0
+    chan = None
+    try:
+        # CGROUPS (issue 3): the exec'd process joins the container's cgroups here.
+        pid, chan = process_mod.spawn(plan, child_main=_child)
+        chan.expect(READY)
+        container._set_rlimits(pid, proc.get("rlimits") or [])
+        chan.send(RUN)
+        frame = chan.recv()
+        if frame is not None:
+            raise InitError(str(frame.get("message") or "exec failed"))
+    except BaseException:
+        if pid:
+            process_mod.kill_and_reap(pid)
+        raise
+    finally:
+        if chan is not None:
+            chan.close()
+        if console_sock is not None:
+            console_sock.close()
+    master = -1
+    if ours is not None:
+        import socket
+
+        _, fds, _, _ = socket.recv_fds(ours, 4096, 1)
+        ours.close()
+        master = fds[0] if fds else -1
+    if opts.pid_file:
+        container._write_pid_file(os.path.abspath(opts.pid_file), pid)
+    if opts.detach:
+        return 0
+    return runner.wait_foreground(pid, master)
