@@ -132,7 +132,7 @@ def _root(ns: argparse.Namespace) -> str:
 
 
 def _create_options(ns: argparse.Namespace, detach: bool) -> Any:
-    from ociruntime.container import CreateOptions
+    from ociruntime.create import CreateOptions
 
     return CreateOptions(
         root=_root(ns),
@@ -163,8 +163,10 @@ def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
     from ociruntime import container
 
     if cmd == "create":
+        from ociruntime import create
+
         try:
-            container.create(_create_options(ns, detach=True), log)
+            create.create(_create_options(ns, detach=True), log)
         except UsageError:
             raise
         except OCIRuntimeError as exc:

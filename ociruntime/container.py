@@ -1,20 +1,18 @@
-"""The lifecycle operations (runtime.md#operations): create, start, state, kill, delete, list.
+"""The light lifecycle operations (runtime.md#operations): start, state, kill, delete, list.
 
 Each verb loads the saved state, derives the status, checks that the operation is allowed
-in it, acts, and saves. ``create`` is the one long path: it is written as an ordered list
-of steps whose comments say why each is where it is.
+in it, acts, and saves. ``create`` is the long path and has its own module, create.py.
+These run on every engine call, so this module imports little.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import select
 import shutil
 import signal
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ociruntime import SPEC_VERSION, hooks, state
@@ -22,39 +20,14 @@ from ociruntime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
     HookError,
-    InitError,
     InvalidStatus,
     OCIRuntimeError,
-    SyscallError,
 )
 from ociruntime.log import Logger
 
 
-@dataclass
-class CreateOptions:
-    """The flags of ``create`` (and ``run``)."""
-
-    root: str
-    container_id: str
-    bundle: str = "."
-    console_socket: str | None = None
-    pid_file: str | None = None
-    no_pivot: bool = False
-    no_new_keyring: bool = False
-    preserve_fds: int = 0
-    #: ``create`` and ``run -d`` detach; a foreground ``run`` does not
-    detach: bool = True
-    #: a foreground ``run -t`` receives the pty master itself, over this fd
-    console_fd: int | None = None
-
-
-def _now_rfc3339nano() -> str:
-    now = time.time_ns()
-    dt = datetime.datetime.fromtimestamp(now // 1_000_000_000, datetime.UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{now % 1_000_000_000:09d}Z"
-
-
-def _hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
+def hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
+    """The state JSON a hook gets on stdin (runtime.md#state; no pid once stopped)."""
     out: dict[str, Any] = {"ociVersion": SPEC_VERSION, "id": saved["id"], "status": status}
     if pid is not None:
         out["pid"] = pid
@@ -64,7 +37,7 @@ def _hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
     return json.dumps(out).encode()
 
 
-def _write_pid_file(path: str, pid: int) -> None:
+def write_pid_file(path: str, pid: int) -> None:
     """Digits only, no newline, atomically (go-runc parses it without trimming)."""
     d = os.path.dirname(path) or "."
     tmp = os.path.join(d, "." + os.path.basename(path))
@@ -76,205 +49,7 @@ def _write_pid_file(path: str, pid: int) -> None:
     os.rename(tmp, path)
 
 
-def create(opts: CreateOptions, log: Logger) -> int:
-    """Create the container and leave its init blocked on the exec fifo; returns its pid."""
-    # Lazy imports: state/start/kill/delete never pay for the create path's modules.
-    from ociruntime import bundle as bundle_mod
-    from ociruntime import capabilities, capnames, namespaces, validate
-    from ociruntime import init as init_mod
-    from ociruntime import process as process_mod
-
-    # The id is checked before anything exists, so a bad id creates nothing.
-    validate.validate_id(opts.container_id)
-    root = state.ensure_root(opts.root)
-    pid_file = os.path.abspath(opts.pid_file) if opts.pid_file else None
-
-    # Two-layer validation: JSON Schema (cached by content digest), then runc's semantic
-    # checks. Every error names the field; nothing has been created yet.
-    b = bundle_mod.load(opts.bundle, cache_dir=os.path.join(root, ".schema-cache"))
-    for w in b.warnings:
-        log.warning(w)
-    config = b.config
-    proc = config.get("process") or {}
-    linux = config.get("linux") or {}
-    if proc.get("terminal") and opts.detach and not opts.console_socket:
-        raise OCIRuntimeError(
-            "cannot allocate tty if runc will detach without setting console socket")
-    if not proc.get("terminal") and opts.console_socket:
-        raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
-    if linux.get("seccomp"):
-        raise OCIRuntimeError("linux.seccomp: seccomp filters are not supported yet")
-    if opts.no_pivot and linux.get("rootfsPropagation") in ("private", "rprivate"):
-        # runc: with MS_MOVE the old root stays reachable; private propagation would let
-        # the host's mounts below it stay pinned in the container.
-        raise OCIRuntimeError("rootfsPropagation of [r]private is not safe without pivot_root")
-
-    # CVE-2019-5736: a container that may hold CAP_SYS_PTRACE in the host user namespace
-    # could reach our interpreter through the init's /proc/<pid>/exe; run from a sealed
-    # copy then (seal.py explains the layers). Nothing exists yet, so restarting is free.
-    from ociruntime import seal
-
-    ns = namespaces.plan(linux.get("namespaces"))
-    if seal.needs_seal(proc, ns.has("user")) and not seal.exe_is_sealed():
-        seal.reexec_sealed()
-
-    # Relative bind-mount sources and hook cwd are relative to the bundle (runc chdirs).
-    os.chdir(b.path)
-
-    # Claim <root>/<id> with an atomic mkdir: from here on, failure undoes what we made.
-    state_dir = state.claim(root, opts.container_id)
-    init_pid = 0
-    chan = None
-    console_sock = None
-    fifo_fd = -1
-    try:
-        # The exec fifo is the create/start barrier (runtime.md#start): the init blocks
-        # opening it for writing until `start` opens it for reading. Owned by container
-        # root so the init can still open it after dropping privileges.
-        root_uid = namespaces.host_id(linux.get("uidMappings"), 0) if ns.has("user") else 0
-        root_gid = namespaces.host_id(linux.get("gidMappings"), 0) if ns.has("user") else 0
-        fifo = os.path.join(state_dir, state.EXEC_FIFO)
-        old = os.umask(0)
-        try:
-            os.mkfifo(fifo, 0o622)
-        finally:
-            os.umask(old)
-        os.chown(fifo, root_uid, root_gid)
-        fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
-
-        # The console socket is connected here, in the runtime, before the init starts.
-        console_fd = opts.console_fd
-        if proc.get("terminal") and opts.console_socket:
-            from ociruntime import console
-
-            try:
-                console_sock = console.connect_socket(opts.console_socket)
-            except OSError as exc:
-                raise SyscallError.from_oserror("connect console socket", exc,
-                                                opts.console_socket) from None
-            console_fd = console_sock.fileno()
-
-        # Socket activation (sd_listen_fds): fds 3.. handed to us are passed on, and the
-        # container is told LISTEN_FDS=n, LISTEN_PID=1, as runc does.
-        listen = 0
-        if os.environ.get("LISTEN_PID") == str(os.getpid()):
-            listen = int(os.environ.get("LISTEN_FDS") or 0)
-        if listen:
-            proc["env"] = [*(proc.get("env") or []), f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
-
-        last_cap = capnames.last_cap()
-        caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
-        if unknown:
-            log.warning(f"ignoring unknown or unavailable capabilities: {unknown}")
-        plan = init_mod.InitPlan(
-            config=config,
-            container_id=opts.container_id,
-            rootfs=b.rootfs,
-            ns=ns,
-            fifo_fd=fifo_fd,
-            console_fd=console_fd,
-            no_pivot=opts.no_pivot,
-            no_new_keyring=opts.no_new_keyring,
-            preserve_fds=listen + opts.preserve_fds,
-            caps=caps,
-            last_cap=last_cap,
-            hook_state={"ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "",
-                        "pid": 0, "bundle": b.path,
-                        **({"annotations": config["annotations"]}
-                           if config.get("annotations") else {})},
-        )
-        saved: dict[str, Any] = {
-            "ociVersion": SPEC_VERSION,
-            "id": opts.container_id,
-            "bundle": b.path,
-            "rootfs": b.rootfs,
-            "annotations": config.get("annotations") or {},
-            "config": config,
-        }
-
-        # Fork the intermediate and the init (process.py has the protocol diagram).
-        # CGROUPS (issue 3): the placement callback goes here, so the init is born inside.
-        init_pid, chan = process_mod.spawn(plan)
-        saved["pid"] = init_pid
-
-        phase_run = False
-        while True:
-            frame = chan.recv()
-            if frame is None:
-                break
-            kind = frame["type"]
-            if kind == "error":
-                msg = str(frame.get("message", "unknown error"))
-                if not phase_run and not msg.startswith("exec: "):
-                    msg = f"error during container init: {msg}"
-                raise InitError(f"unable to start container process: {msg}")
-            if kind == "hooks":
-                # prestart (deprecated) and createRuntime run in the runtime namespace, after
-                # the container's mounts, before pivot_root (config.md#posix-platform-hooks).
-                hs = _hook_state(saved, "creating", init_pid)
-                try:
-                    all_hooks = config.get("hooks") or {}
-                    hooks.run_hooks(all_hooks.get("prestart"), hs)
-                    hooks.run_hooks(all_hooks.get("createRuntime"), hs)
-                except HookError as exc:
-                    raise InitError(
-                        f"unable to start container process: error during container init: {exc}"
-                    ) from None
-                chan.send("hooks-done")
-            elif kind == "ready":
-                # rlimits from outside: the runtime can raise hard limits the init could not.
-                _set_rlimits(init_pid, proc.get("rlimits") or [])
-                info = state.proc_start_time(init_pid)
-                saved["init_process_start"] = info[0] if info else 0
-                saved["created"] = _now_rfc3339nano()
-                state.save(state_dir, saved)
-                chan.send("run")
-                phase_run = True
-            else:
-                raise InitError(f"unexpected frame {kind!r} from the container init")
-        if not phase_run:
-            raise InitError("unable to start container process: container init exited early")
-        if not state.init_alive(saved):
-            raise InitError("unable to start container process: container init exited early")
-
-        if pid_file:
-            _write_pid_file(pid_file, init_pid)
-        return init_pid
-    except BaseException:
-        if init_pid:
-            from ociruntime.process import kill_and_reap
-
-            kill_and_reap(init_pid)
-        shutil.rmtree(state_dir, ignore_errors=True)
-        raise
-    finally:
-        if chan is not None:
-            chan.close()
-        if console_sock is not None:
-            console_sock.close()
-        if fifo_fd >= 0:
-            os.close(fifo_fd)
-
-
-def _set_rlimits(pid: int, rlimits: list[dict[str, Any]]) -> None:
-    import resource
-
-    for rl in rlimits:
-        name = rl["type"]
-        res = getattr(resource, name, None)
-        if res is None:
-            raise InitError(f"unable to start container process: unknown rlimit {name}")
-        try:
-            resource.prlimit(pid, res, (int(rl["soft"]), int(rl["hard"])))
-        except (OSError, ValueError) as exc:
-            why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise InitError(
-                "unable to start container process: error during container init: "
-                f"error setting rlimit type {res}: {why}"
-            ) from None
-
-
-def _load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
+def load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
     from ociruntime import validate
 
     validate.validate_id(container_id)
@@ -285,18 +60,18 @@ def _load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
 
 def get_saved(root: str, container_id: str) -> dict[str, Any]:
     """The saved state (with the config) of a container that exists."""
-    return _load(root, container_id)[0]
+    return load(root, container_id)[0]
 
 
 def get_state(root: str, container_id: str) -> dict[str, Any]:
     """The runtime-spec state of a container (runtime.md#query-state)."""
-    saved, _, st = _load(root, container_id)
+    saved, _, st = load(root, container_id)
     return state.oci_state(saved, st)
 
 
 def start(root: str, container_id: str, log: Logger) -> None:
     """Release the init from the exec fifo so it execs the user process (runtime.md#start)."""
-    saved, state_dir, st = _load(root, container_id)
+    saved, state_dir, st = load(root, container_id)
     if st == state.STOPPED:
         raise InvalidStatus("cannot start a container that has stopped")
     if st == state.RUNNING:
@@ -337,7 +112,7 @@ def start(root: str, container_id: str, log: Logger) -> None:
     post = (saved.get("config", {}).get("hooks") or {}).get("poststart")
     if post:
         try:
-            hooks.run_hooks(post, _hook_state(saved, "running", int(saved["pid"])))
+            hooks.run_hooks(post, hook_state(saved, "running", int(saved["pid"])))
         except HookError as exc:
             log.warning(f"poststart hook: {exc}")
 
@@ -381,7 +156,7 @@ def _pidns_members(init_pid: int) -> list[int]:
 
 def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> None:
     """Send ``sig`` to the init (runtime.md#kill), or to every process with ``--all``."""
-    saved, _, st = _load(root, container_id)
+    saved, _, st = load(root, container_id)
     if st == state.STOPPED:
         if all_procs:
             return
@@ -415,7 +190,7 @@ def destroy(saved: dict[str, Any], state_dir: str, log: Logger) -> None:
     post = (saved.get("config", {}).get("hooks") or {}).get("poststop")
     if post:
         try:
-            hooks.run_hooks(post, _hook_state(saved, "stopped", None))
+            hooks.run_hooks(post, hook_state(saved, "stopped", None))
         except HookError as exc:
             log.warning(f"poststop hook: {exc}")
 

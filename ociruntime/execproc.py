@@ -185,7 +185,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
     """Run ``opts.process`` in the container; the exit code for the CLI."""
     from ociruntime import container
 
-    saved, _, st = container._load(opts.root, opts.container_id)
+    saved, _, st = container.load(opts.root, opts.container_id)
     if st == state.STOPPED:
         raise ExecError("cannot exec in a stopped container")
     if st == state.PAUSED and not opts.ignore_paused:
@@ -246,6 +246,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         preserve_fds=opts.preserve_fds,
         no_new_privileges=nnp,
     )
+    from ociruntime import create as create_mod
     from ociruntime import process as process_mod
     from ociruntime import runner
 
@@ -255,7 +256,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         # CGROUPS (issue 3): the exec'd process joins the container's cgroups here.
         pid, chan = process_mod.spawn(plan, child_main=_child)
         chan.expect(READY)
-        container._set_rlimits(pid, proc.get("rlimits") or [])
+        create_mod.set_rlimits(pid, proc.get("rlimits") or [])
         chan.send(RUN)
         frame = chan.recv()
         if frame is not None:
@@ -277,7 +278,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         ours.close()
         master = fds[0] if fds else -1
     if opts.pid_file:
-        container._write_pid_file(os.path.abspath(opts.pid_file), pid)
+        container.write_pid_file(os.path.abspath(opts.pid_file), pid)
     if opts.detach:
         return 0
     return runner.wait_foreground(pid, master)

@@ -15,7 +15,7 @@ import signal
 import socket
 from typing import Any
 
-from ociruntime import container
+from ociruntime import container, create
 from ociruntime.log import Logger
 
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGWINCH}
@@ -27,7 +27,7 @@ def _status_code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
-def run(opts: container.CreateOptions, log: Logger, keep: bool = False) -> int:
+def run(opts: create.CreateOptions, log: Logger, keep: bool = False) -> int:
     """``run`` in the foreground (``opts.detach`` false) or detached; returns the exit code."""
     pending: list[int] = []
     target = {"pid": 0}
@@ -55,7 +55,7 @@ def run(opts: container.CreateOptions, log: Logger, keep: bool = False) -> int:
             except (OSError, ValueError):
                 pass
     try:
-        pid = container.create(opts, log)
+        pid = create.create(opts, log)
     finally:
         if theirs is not None:
             theirs.close()
@@ -108,7 +108,7 @@ def wait_foreground(pid: int, master: int = -1) -> int:
     return _status_code(_wait_or_proxy(pid, master))
 
 
-def _wants_terminal(opts: container.CreateOptions) -> bool:
+def _wants_terminal(opts: create.CreateOptions) -> bool:
     if opts.detach or opts.console_socket:
         return False
     import json
