@@ -6,15 +6,18 @@ only place where library errors become stderr text, ``--log`` records and exit c
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-from typing import Any, NoReturn
 
 from ociruntime import SPEC_VERSION, __version__
+from ociruntime import fastjson as json
 from ociruntime.errors import OCIRuntimeError, UsageError
 from ociruntime.log import Logger
+
+TYPE_CHECKING = False  # argparse and typing are loaded only off the fast path
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, NoReturn
 
 COMMANDS = ("create", "start", "run", "exec", "state", "kill", "delete", "list", "spec",
             "features")
@@ -23,9 +26,131 @@ COMMANDS = ("create", "start", "run", "exec", "state", "kill", "delete", "list",
 _NARGS = {"create": 1, "start": 1, "run": 1, "state": 1, "delete": 1}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+class Args:
+    """Parsed arguments: what argparse's Namespace holds, without importing argparse."""
+
+    command: str | None = None
+    root: str | None = None
+    log: str = ""
+    log_format: str = "text"
+    debug: bool = False
+    systemd_cgroup: bool = False
+    rootless: str = "auto"
+    version: bool = False
+    id: list[str]
+    args: list[str]
+    all: bool = False
+    force: bool = False
+    bundle: str = ""
+    console_socket: str = ""
+    pid_file: str = ""
+    no_pivot: bool = False
+    no_new_keyring: bool = False
+    preserve_fds: int = 0
+    detach: bool = False
+    keep: bool = False
+    no_subreaper: bool = False
+
+    def __init__(self) -> None:
+        self.id = []
+        self.args = []
+
+
+_GLOBAL_VALUE = {"--root": "root", "--log": "log", "--log-format": "log_format",
+                 "--rootless": "rootless"}
+_GLOBAL_BOOL = {"--debug": "debug", "--systemd-cgroup": "systemd_cgroup"}
+_FAST_BOOL = {
+    "kill": {"-a": "all", "--all": "all"},
+    "delete": {"-f": "force", "--force": "force"},
+    "state": {},
+    "start": {},
+    "create": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring"},
+    "run": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring", "-d": "detach",
+            "--detach": "detach", "--keep": "keep", "--no-subreaper": "no_subreaper",
+            "-no-subreaper": "no_subreaper"},
+}
+_CREATE_VALUE = {"-b": "bundle", "--bundle": "bundle", "--console-socket": "console_socket",
+                 "--pid-file": "pid_file", "--preserve-fds": "preserve_fds"}
+_FAST_VALUE = {"create": _CREATE_VALUE, "run": _CREATE_VALUE}
+
+
+def _take(argv: list[str], i: int, table: dict[str, str]) -> tuple[str, str, int] | None:
+    """Match ``--flag value`` or ``--flag=value`` at ``argv[i]``: (attr, value, next index)."""
+    word = argv[i]
+    name, eq, value = word.partition("=")
+    if name not in table:
+        return None
+    if eq:
+        return table[name], value, i + 1
+    if i + 1 >= len(argv):
+        return None
+    return table[name], argv[i + 1], i + 2
+
+
+def fast_parse(argv: list[str]) -> Args | None:
+    """Parse the hot invocations (state/start/kill/delete/create/run) without argparse.
+
+    Returns None for anything else (help, exec, a flag it does not know, a wrong number of
+    arguments): argparse then parses it and produces runc's usage errors.
+    """
+    a = Args()
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        if argv[i] in _GLOBAL_BOOL:
+            setattr(a, _GLOBAL_BOOL[argv[i]], True)
+            i += 1
+            continue
+        got = _take(argv, i, _GLOBAL_VALUE)
+        if got is None:
+            return None
+        setattr(a, got[0], got[1])
+        i = got[2]
+    if i >= len(argv) or argv[i] not in _FAST_BOOL:
+        return None
+    a.command = cmd = argv[i]
+    i += 1
+    bools, values = _FAST_BOOL[cmd], _FAST_VALUE.get(cmd, {})
+    positional: list[str] = []
+    while i < len(argv):
+        word = argv[i]
+        if word == "--" or not word.startswith("-") or word == "-":
+            positional.extend(argv[i + (word == "--"):] if word == "--" else [word])
+            if word == "--":
+                break
+            i += 1
+            continue
+        if word in bools:
+            setattr(a, bools[word], True)
+            i += 1
+            continue
+        got = _take(argv, i, values)
+        if got is None:
+            return None
+        attr, value, i = got
+        if attr == "preserve_fds":
+            if not value.isdigit():
+                return None
+            setattr(a, attr, int(value))
+        else:
+            setattr(a, attr, value)
+    if cmd == "kill":
+        if not 1 <= len(positional) <= 2:
+            return None
+        a.args = positional
+    elif len(positional) != 1:
+        return None
+    a.id = positional
+    return a
+
+
+def _parser_class() -> type[argparse.ArgumentParser]:
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise UsageError(message)
+
+    return _Parser
 
 
 def _version_text() -> str:
@@ -46,7 +171,10 @@ def _version_text() -> str:
     )
 
 
-def _build_parser() -> _Parser:
+def _build_parser() -> argparse.ArgumentParser:
+    import argparse
+
+    _Parser = _parser_class()
     p = _Parser(prog="ociruntime", add_help=True,
                 description="ociruntime: a runc-compatible OCI runtime written in Python")
     p.add_argument("--root", default=None, help="state directory (default /run/ociruntime)")
@@ -118,20 +246,20 @@ def _build_parser() -> _Parser:
     return p
 
 
-def _one_id(ns: argparse.Namespace, command: str) -> str:
+def _one_id(ns: Any, command: str) -> str:
     ids = ns.id
     if len(ids) != 1:
         raise UsageError(f'"{command}" requires exactly 1 argument(s)')
     return str(ids[0])
 
 
-def _root(ns: argparse.Namespace) -> str:
+def _root(ns: Any) -> str:
     from ociruntime import state
 
     return os.path.abspath(ns.root) if ns.root else state.default_root()
 
 
-def _create_options(ns: argparse.Namespace, detach: bool) -> Any:
+def _create_options(ns: Any, detach: bool) -> Any:
     from ociruntime.create import CreateOptions
 
     return CreateOptions(
@@ -147,7 +275,7 @@ def _create_options(ns: argparse.Namespace, detach: bool) -> Any:
     )
 
 
-def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
+def _dispatch(ns: Any, log: Logger) -> int:
     cmd = ns.command
     if cmd == "spec":
         from ociruntime import specgen
@@ -194,7 +322,9 @@ def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
         args = ns.args
         if not 1 <= len(args) <= 2:
             raise UsageError('"kill" requires a minimum of 1 and a maximum of 2 argument(s)')
-        sig = container.parse_signal(args[1]) if len(args) == 2 else 15
+        from ociruntime.signals import SIGTERM, parse_signal
+
+        sig = parse_signal(args[1]) if len(args) == 2 else SIGTERM
         container.kill(_root(ns), args[0], sig, ns.all)
         return 0
     if cmd == "delete":
@@ -205,7 +335,7 @@ def _dispatch(ns: argparse.Namespace, log: Logger) -> int:
     raise UsageError(f"No help topic for '{cmd}'")
 
 
-def _exec(ns: argparse.Namespace, log: Logger) -> int:
+def _exec(ns: Any, log: Logger) -> int:
     from ociruntime import container, execproc
     from ociruntime.errors import ExecError
 
@@ -255,7 +385,7 @@ def _exec(ns: argparse.Namespace, log: Logger) -> int:
         raise err from None
 
 
-def _list(ns: argparse.Namespace) -> int:
+def _list(ns: Any) -> int:
     from ociruntime import container
 
     items = container.list_containers(_root(ns))
@@ -267,7 +397,7 @@ def _list(ns: argparse.Namespace) -> int:
         if not items:
             sys.stdout.write("null\n")
         else:
-            sys.stdout.write(json.dumps(items, separators=(",", ":")) + "\n")
+            sys.stdout.write(json.dumps(items, compact=True) + "\n")
         return 0
     if ns.format != "table":
         raise OCIRuntimeError(f"invalid format option {ns.format!r}")
@@ -287,14 +417,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ociruntime`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # runc: an unknown command exits 3 with "No help topic for 'X'".
-    first = next((a for a in argv if not a.startswith("-")), None)
+    first = _first_word(argv)
     log = Logger(None)
     try:
-        parser = _build_parser()
-        if first is not None and first not in COMMANDS and not _is_flag_value(argv, first):
-            sys.stderr.write(f"No help topic for '{first}'\n")
-            return 3
-        ns = parser.parse_args(argv)
+        ns: Any = fast_parse(argv)
+        if ns is None:
+            parser = _build_parser()
+            if first is not None and first not in COMMANDS:
+                sys.stderr.write(f"No help topic for '{first}'\n")
+                return 3
+            ns = parser.parse_args(argv)
         if ns.log_format not in ("text", "json"):
             sys.stderr.write(f"invalid log-format: {ns.log_format}\n")
             return 1
@@ -303,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(_version_text())
             return 0
         if not ns.command:
-            parser.print_help()
+            _build_parser().print_help()
             return 0
         code = _dispatch(ns, log)
         log.flush()
@@ -324,7 +456,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _is_flag_value(argv: list[str], word: str) -> bool:
-    """Is ``word`` the value of a global flag such as ``--root X`` rather than a command?"""
-    i = argv.index(word)
-    return i > 0 and argv[i - 1] in ("--root", "--log", "--log-format", "--rootless", "--criu")
+def _first_word(argv: list[str]) -> str | None:
+    """The command word: the first argument that is neither a flag nor a flag's value."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if not word.startswith("-"):
+            return word
+        if word in ("--root", "--log", "--log-format", "--rootless", "--criu"):
+            i += 1
+        i += 1
+    return None

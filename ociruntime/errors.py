@@ -37,6 +37,13 @@ class InvalidIDError(OCIRuntimeError):
         super().__init__("invalid container ID format")
 
 
+class EmptyIDError(InvalidIDError):
+    """An empty container id (runc: ``container id cannot be empty``)."""
+
+    def __init__(self) -> None:
+        OCIRuntimeError.__init__(self, "container id cannot be empty")
+
+
 class ContainerNotFound(OCIRuntimeError):
     """No container of that id under the state root."""
 

@@ -11,10 +11,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+
+from ociruntime import fastjson as json
 
 
 def _now_rfc3339() -> str:
@@ -41,8 +42,8 @@ class Logger:
 
     def _record(self, level: str, msg: str) -> bytes:
         if self.fmt == "json":
-            return (json.dumps({"level": level, "msg": msg, "time": _now_rfc3339()},
-                               sort_keys=True) + "\n").encode()
+            record = {"level": level, "msg": msg, "time": _now_rfc3339()}
+            return (json.dumps(record, sort_keys=True) + "\n").encode()
         return f'time="{_now_rfc3339()}" level={level} msg={json.dumps(msg)}\n'.encode()
 
     def _write(self, data: bytes) -> None:

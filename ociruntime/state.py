@@ -14,11 +14,14 @@ reused pid reads as stopped), the exec fifo and the freezer, in runc's order.
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any
 
-from ociruntime.errors import ContainerExists, ContainerNotFound
+from ociruntime import fastjson as json
+from ociruntime.errors import ContainerExists, ContainerNotFound, EmptyIDError, InvalidIDError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_FILE = "state.json"
 EXEC_FIFO = "exec.fifo"
@@ -27,6 +30,17 @@ CREATED = "created"
 RUNNING = "running"
 PAUSED = "paused"
 STOPPED = "stopped"
+
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+,-.")
+
+
+def check_id(container_id: str) -> None:
+    """runc's ``^[\\w+-\\.]+$`` (``+-\\.`` is a range: ``+ , - .``), not ``.`` or ``..``."""
+    if not container_id:
+        raise EmptyIDError()
+    if container_id in (".", "..") or not _ID_CHARS.issuperset(container_id):
+        raise InvalidIDError()
 
 
 def default_root() -> str:
@@ -159,6 +173,29 @@ def status(state: dict[str, Any], state_dir: str, proc: str = "/proc") -> str:
     if os.path.lexists(os.path.join(state_dir, EXEC_FIFO)):
         return CREATED
     return RUNNING
+
+
+def remove_dir(path: str) -> None:
+    """Remove a state directory and what it holds (files, the fifo, small subdirs)."""
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            remove_dir(e.path)
+        else:
+            try:
+                os.unlink(e.path)
+            except FileNotFoundError:
+                pass
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
 
 
 def list_ids(root: str) -> list[str]:

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from ociruntime.errors import ConfigError, InvalidIDError
+from ociruntime.errors import ConfigError, EmptyIDError
+from ociruntime.state import check_id
 
 __all__ = [
     "AUTO",
@@ -161,7 +162,6 @@ HOOK_NAMES = (
 )
 
 #: runc's container id rule: ``^[\w+-\.]+$`` in Go (ASCII ``\w``; ``+-\.`` is a range).
-_ID_RE = re.compile(r"[A-Za-z0-9_+,.\-]+")
 _VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.+-]*)?")
 #: Kernel ``isspace()`` characters, rejected in interface names by ``dev_valid_name()``.
 _KERNEL_SPACE = frozenset(" \t\n\v\f\r")
@@ -172,15 +172,8 @@ IFNAMSIZ = 16
 # container id
 
 
-class EmptyIDError(InvalidIDError):
-    """An empty container id (runc: ``container id cannot be empty``)."""
-
-    def __init__(self) -> None:
-        Exception.__init__(self, "container id cannot be empty")
-
-
 def validate_id(container_id: str) -> None:
-    """Reject ids runc rejects.
+    """Reject ids runc rejects (the check lives in ``state.check_id``, on the light path).
 
     runc ``utils_linux.go``: an empty id is ``errEmptyID`` ("container id cannot be empty").
     runc ``factory_linux.go: validateID``: the id must match ``^[\\w+-\\.]+$`` (ASCII word
@@ -188,12 +181,7 @@ def validate_id(container_id: str) -> None:
     which rules out ``.`` and ``..``; otherwise ``ErrInvalidID`` ("invalid container ID
     format").
     """
-    if not container_id:
-        raise EmptyIDError()
-    if not isinstance(container_id, str) or not _ID_RE.fullmatch(container_id):
-        raise InvalidIDError()
-    if container_id in (".", ".."):
-        raise InvalidIDError()
+    check_id(container_id)
 
 
 # --------------------------------------------------------------------------------------------
