@@ -29,11 +29,17 @@ I at any point and ends the exchange (``{"type": "error", "message": str}``)::
     |<------------------------------------------------------- ready ---|
     | prlimit(rlimits), state.json                                      |
     |-- run ----------------------------------------------------------->|
-    |                                   caps, user, cwd, PATH lookup, seccomp
+    |                                   seccomp filter (without noNewPrivileges)
+    |<-------------------------------------------- seccomp {fd} -------|  (notify only)
+    | pidfd_getfd, send the listener to the agent at listenerPath       |
+    |-- seccomp-done -------------------------------------------------->|
+    |                                   caps, user, cwd, PATH lookup,
+    |                                   seccomp filter (with noNewPrivileges)
     |<------------------------------------------------------ (EOF) ----|
     | create returns; I blocks opening exec.fifo for writing until ``start``
 
-The ``usermap`` exchange happens only when a new user namespace is created.
+The ``usermap`` exchange happens only when a new user namespace is created, and the
+``seccomp`` one only for a filter with SCMP_ACT_NOTIFY rules (seccomp.load_and_report).
 """
 
 from __future__ import annotations

@@ -70,8 +70,6 @@ def create(opts: CreateOptions, log: Logger) -> int:
             "cannot allocate tty if runc will detach without setting console socket")
     if not proc.get("terminal") and opts.console_socket:
         raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
-    if linux.get("seccomp"):
-        raise OCIRuntimeError("linux.seccomp: seccomp filters are not supported yet")
     if opts.no_pivot and linux.get("rootfsPropagation") in ("private", "rprivate"):
         # runc: with MS_MOVE the old root stays reachable; private propagation would let
         # the host's mounts below it stay pinned in the container.
@@ -130,6 +128,14 @@ def create(opts: CreateOptions, log: Logger) -> int:
         if listen:
             proc["env"] = [*(proc.get("env") or []), f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
 
+        # Seccomp is compiled here, in the runtime (the init must not import or read files
+        # after pivot_root); the BPF is cached by the profile's content, so a known profile
+        # costs neither the pyseccomp import nor a compilation.
+        from ociruntime import seccomp
+
+        sec = seccomp.compile_filter(linux.get("seccomp"),
+                                     cache_dir=os.path.join(root, ".seccomp-cache"))
+
         last_cap = capnames.last_cap()
         caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
         if unknown:
@@ -146,6 +152,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             preserve_fds=listen + opts.preserve_fds,
             caps=caps,
             last_cap=last_cap,
+            seccomp=sec,
             hook_state={"ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "",
                         "pid": 0, "bundle": b.path,
                         **({"annotations": config["annotations"]}
@@ -198,6 +205,15 @@ def create(opts: CreateOptions, log: Logger) -> int:
                 state.save(state_dir, saved)
                 chan.send("run")
                 phase_run = True
+            elif kind == seccomp.FRAME_LISTENER:
+                # SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath with the
+                # container process state (config-linux.md#seccomp), as runc does.
+                seccomp.serve_listener(frame, init_pid, linux["seccomp"], {
+                    "ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "creating",
+                    "pid": init_pid, "bundle": b.path,
+                    **({"annotations": config["annotations"]}
+                       if config.get("annotations") else {})})
+                chan.send(seccomp.FRAME_LISTENER_DONE)
             else:
                 raise InitError(f"unexpected frame {kind!r} from the container init")
         if not phase_run:

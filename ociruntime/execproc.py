@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ociruntime import capabilities, capnames, namespaces, state, user
+from ociruntime import capabilities, capnames, namespaces, seccomp, state, user
 from ociruntime import init as init_mod
 from ociruntime import linux as L
 from ociruntime.channel import GO, READY, RUN, Channel
@@ -53,6 +53,7 @@ class ExecPlan:
     console_fd: int | None
     preserve_fds: int
     no_new_privileges: bool
+    seccomp: seccomp.CompiledFilter | None = None
 
     @property
     def process(self) -> dict[str, Any]:
@@ -147,6 +148,10 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
     chan.expect(RUN)
     if plan.no_new_privileges:
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
+    # The container's filter applies to exec'd processes too; without NNP it must be
+    # loaded while we still have CAP_SYS_ADMIN.
+    if plan.seccomp is not None and not plan.no_new_privileges:
+        seccomp.load_and_report(plan.seccomp, chan.fileno())
     # The container's own /etc/passwd, read as bytes: no NSS, no imports.
     u = proc.get("user") or {}
     uid, gid = int(u.get("uid", 0)), int(u.get("gid", 0))
@@ -175,7 +180,8 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
     env = init_mod.environment(proc, home)
     path = init_mod.look_path(proc["args"][0], env)
     init_mod.guard_exe(path, proc["args"][0])
-    # SECCOMP (issue 4) is loaded here for exec'd processes too.
+    if plan.seccomp is not None and plan.no_new_privileges:
+        seccomp.load_and_report(plan.seccomp, chan.fileno())
     # The channel is close-on-exec: a successful execve is the EOF the runtime waits for.
     init_mod.exec_user_process(path, proc["args"], env, 3 + plan.preserve_fds,
                                on_error=chan.send_error)
@@ -217,6 +223,8 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
             and not seal.exe_is_sealed():
         seal.reexec_sealed()
 
+    sec_cfg = (config.get("linux") or {}).get("seccomp")
+    sec = seccomp.compile_filter(sec_cfg, cache_dir=os.path.join(opts.root, ".seccomp-cache"))
     last_cap = capnames.last_cap()
     caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
     if unknown:
@@ -245,6 +253,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         console_fd=console_fd,
         preserve_fds=opts.preserve_fds,
         no_new_privileges=nnp,
+        seccomp=sec,
     )
     from ociruntime import create as create_mod
     from ociruntime import process as process_mod
@@ -259,6 +268,12 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         create_mod.set_rlimits(pid, proc.get("rlimits") or [])
         chan.send(RUN)
         frame = chan.recv()
+        if frame is not None and frame["type"] == seccomp.FRAME_LISTENER and sec_cfg:
+            seccomp.serve_listener(frame, pid, sec_cfg, {
+                "ociVersion": saved.get("ociVersion"), "id": opts.container_id,
+                "status": "running", "pid": pid, "bundle": saved.get("bundle")})
+            chan.send(seccomp.FRAME_LISTENER_DONE)
+            frame = chan.recv()
         if frame is not None:
             raise InitError(str(frame.get("message") or "exec failed"))
     except BaseException:

@@ -173,7 +173,7 @@ def features(proc: str = "/proc") -> dict[str, Any]:
                 "systemdUser": False,
                 "rdma": False,
             },
-            "seccomp": dict(disabled),
+            "seccomp": _seccomp_features(),
             "apparmor": dict(disabled),
             "selinux": dict(disabled),
             "intelRdt": dict(disabled),
@@ -184,6 +184,15 @@ def features(proc: str = "/proc") -> dict[str, Any]:
             ANNOTATION_VERSION: ociruntime.__version__,
         },
     }
+
+
+def _seccomp_features() -> dict[str, Any]:
+    from ociruntime import seccomp
+
+    try:
+        return seccomp.features_seccomp()
+    except Exception:  # noqa: BLE001 - no libseccomp: report it as not available
+        return {"enabled": False}
 
 
 def features_json(proc: str = "/proc") -> str:

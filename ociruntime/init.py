@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, user
+from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, seccomp, user
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
 from ociruntime.errors import InitError
@@ -46,6 +46,8 @@ class InitPlan:
     preserve_fds: int
     caps: capabilities.CapSets
     last_cap: int
+    #: the compiled seccomp filter (compiled by the runtime before the fork)
+    seccomp: seccomp.CompiledFilter | None = None
     #: the state given to createContainer/startContainer hooks; ``pid`` and ``status`` are
     #: filled in by the init (its pid as seen inside the container)
     hook_state: dict[str, Any] = field(default_factory=dict)
@@ -199,9 +201,10 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     chan.send(READY)
     chan.expect(RUN)
 
-    # SECCOMP (issue 4): without noNewPrivileges the filter must be loaded here, while we
-    # still hold CAP_SYS_ADMIN; with it, as the very last step before exec (see below).
-    # config validation refuses linux.seccomp until the seccomp layer lands.
+    # Seccomp without noNewPrivileges: loading a filter then needs CAP_SYS_ADMIN, so it
+    # happens now, before the capabilities are dropped (runc standard_init_linux.go).
+    if plan.seccomp is not None and not proc.get("noNewPrivileges"):
+        seccomp.load_and_report(plan.seccomp, chan.fileno())
 
     # --- finalizeNamespace: capabilities and user, in runc's order ---
     preserve_end = 3 + plan.preserve_fds
@@ -228,7 +231,10 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # rewrite - the host's python. Refuse magic links and our own executable.
     guard_exe(path, proc["args"][0])
 
-    # Seccomp with noNewPrivileges would be loaded here, last (issue 4).
+    # Seccomp with noNewPrivileges: as late as possible, so that the fewest of our own
+    # syscalls run under the container's filter (only the fifo handshake and execve).
+    if plan.seccomp is not None and proc.get("noNewPrivileges"):
+        seccomp.load_and_report(plan.seccomp, chan.fileno())
 
     # Setup is complete: closing the channel is the signal `create` returns on.
     chan.close()

@@ -350,3 +350,167 @@ def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
 
 
 CLOSE_RANGE_CLOEXEC = 4
+
+
+SYSCALLS["bpf"] = 321  # x86_64
+
+
+def bpf(cmd: int, attr: Any) -> int:
+    """bpf(2): ``attr`` is a mutable ctypes buffer holding ``union bpf_attr`` (the kernel
+    may write results into it, as BPF_PROG_QUERY does); returns the kernel's result."""
+    return _check(
+        _syscall(ctypes.c_long(SYSCALLS["bpf"]), ctypes.c_int(cmd), ctypes.byref(attr),
+                 ctypes.c_uint(ctypes.sizeof(attr))),
+        "bpf",
+    )
+
+
+IN_NONBLOCK = os.O_NONBLOCK
+IN_CLOEXEC = os.O_CLOEXEC
+IN_MODIFY = 0x00000002
+
+
+def inotify_init1(flags: int = IN_CLOEXEC) -> int:
+    """inotify_init1(2); returns the inotify fd."""
+    return _check(_libc.inotify_init1(ctypes.c_int(flags)), "inotify_init1")
+
+
+def inotify_add_watch(fd: int, path: str, mask: int) -> int:
+    """inotify_add_watch(2); returns the watch descriptor."""
+    return _check(
+        _libc.inotify_add_watch(ctypes.c_int(fd), _b(path), ctypes.c_uint32(mask)),
+        "inotify_add_watch",
+        path,
+    )
+
+
+# --- seccomp(2), its notification fd, pidfd_getfd (issue 4; used by ociruntime.seccomp) ----
+
+
+def seccomp_set_mode_filter(program: bytes, flags: int) -> int:
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, &fprog) for raw ``struct sock_filter`` bytes.
+
+    Returns the kernel's result: the listener fd with SECCOMP_FILTER_FLAG_NEW_LISTENER, else
+    0. Everything is built before the one system call and nothing is imported, so the init
+    can call it after pivot_root, as its last step before exec.
+    """
+
+    class _SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    buf = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+    ret = _syscall(
+        ctypes.c_long(317),  # __NR_seccomp (x86_64)
+        ctypes.c_ulong(1),  # SECCOMP_SET_MODE_FILTER
+        ctypes.c_ulong(flags),
+        ctypes.byref(fprog),
+    )
+    return _check(ret, "seccomp(SECCOMP_SET_MODE_FILTER)")
+
+
+def seccomp_get_action_avail(action: int) -> bool:
+    """SECCOMP_GET_ACTION_AVAIL: whether the kernel knows the filter return ``action``."""
+    value = ctypes.c_uint32(action)
+    ret = _syscall(
+        ctypes.c_long(317), ctypes.c_ulong(2), ctypes.c_ulong(0), ctypes.byref(value)
+    )
+    return ret == 0
+
+
+def seccomp_flag_supported(flags: int) -> bool:
+    """Whether SECCOMP_SET_MODE_FILTER accepts ``flags``, probed with a NULL program.
+
+    The kernel checks the flags before it reads the program: EFAULT means they were
+    accepted (nothing is installed), EINVAL that a flag or combination is unknown.
+    """
+    ret = _syscall(ctypes.c_long(317), ctypes.c_ulong(1), ctypes.c_ulong(flags), None)
+    return ret < 0 and ctypes.get_errno() == 14  # EFAULT
+
+
+def seccomp_get_notif_sizes() -> tuple[int, int, int]:
+    """SECCOMP_GET_NOTIF_SIZES: sizes of seccomp_notif, seccomp_notif_resp, seccomp_data."""
+    sizes = (ctypes.c_uint16 * 3)()
+    _check(
+        _syscall(ctypes.c_long(317), ctypes.c_ulong(3), ctypes.c_ulong(0), ctypes.byref(sizes)),
+        "seccomp(SECCOMP_GET_NOTIF_SIZES)",
+    )
+    return int(sizes[0]), int(sizes[1]), int(sizes[2])
+
+
+def seccomp_notif_recv(fd: int) -> tuple[int, int, int, int, int, int, tuple[int, ...]]:
+    """SECCOMP_IOCTL_NOTIF_RECV on a listener fd (blocks; ctypes releases the GIL).
+
+    Returns ``(id, pid, flags, nr, arch, instruction_pointer, args)``.
+    """
+    buf = (ctypes.c_uint64 * 10)()  # struct seccomp_notif, 80 bytes, must be zeroed
+    _check(
+        _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0xC0502100), ctypes.byref(buf)),
+        "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
+    )
+    nr = buf[2] & 0xFFFFFFFF
+    if nr >= 1 << 31:
+        nr -= 1 << 32
+    return (
+        int(buf[0]),
+        int(buf[1] & 0xFFFFFFFF),
+        int(buf[1] >> 32),
+        nr,
+        int(buf[2] >> 32),
+        int(buf[3]),
+        tuple(int(a) for a in buf[4:10]),
+    )
+
+
+def seccomp_notif_send(fd: int, notif_id: int, val: int, error: int, flags: int) -> None:
+    """SECCOMP_IOCTL_NOTIF_SEND: answer notification ``notif_id``.
+
+    ``error`` is 0 or a negative errno; ``flags`` may be SECCOMP_USER_NOTIF_FLAG_CONTINUE (1).
+    """
+
+    class _NotifResp(ctypes.Structure):
+        _fields_ = [
+            ("id", ctypes.c_uint64),
+            ("val", ctypes.c_int64),
+            ("error", ctypes.c_int32),
+            ("flags", ctypes.c_uint32),
+        ]
+
+    resp = _NotifResp(notif_id, val, error, flags)
+    _check(
+        _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0xC0182101), ctypes.byref(resp)),
+        "ioctl(SECCOMP_IOCTL_NOTIF_SEND)",
+    )
+
+
+def seccomp_notif_id_valid(fd: int, notif_id: int) -> bool:
+    """SECCOMP_IOCTL_NOTIF_ID_VALID: whether the notifying task still waits for an answer."""
+    value = ctypes.c_uint64(notif_id)
+    return _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0x40082102), ctypes.byref(value)) == 0
+
+
+def pidfd_getfd(pidfd: int, targetfd: int) -> int:
+    """pidfd_getfd(2): a close-on-exec duplicate of fd ``targetfd`` of the process ``pidfd``."""
+    return _check(
+        _syscall(ctypes.c_long(438), ctypes.c_int(pidfd), ctypes.c_int(targetfd),
+                 ctypes.c_uint(0)),
+        "pidfd_getfd",
+    )
+
+
+def libseccomp_version() -> tuple[int, int, int] | None:
+    """``seccomp_version()`` of the system's libseccomp.so.2, or None when it cannot be loaded.
+
+    Loaded here (not through pyseccomp) so that a cached filter can be checked against the
+    library without importing pyseccomp.
+    """
+    try:
+        lib = ctypes.CDLL("libseccomp.so.2")
+    except OSError:
+        return None
+    fn = lib.seccomp_version
+    fn.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    ver = fn()
+    if not ver:
+        return None
+    return int(ver.contents[0]), int(ver.contents[1]), int(ver.contents[2])
