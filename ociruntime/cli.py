@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn
 
 COMMANDS = ("create", "start", "run", "exec", "state", "kill", "delete", "list", "spec",
-            "features")
+            "features", "pause", "resume", "update", "events", "ps")
+
+#: runc update's flags (``--resources`` wins over all of them)
+_UPDATE_FLAGS = ("blkio-weight", "cpu-period", "cpu-quota", "cpu-share", "cpu-rt-period",
+                 "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "memory",
+                 "memory-reservation", "memory-swap", "pids-limit", "l3-cache-schema",
+                 "mem-bw-schema", "kernel-memory", "kernel-memory-tcp")
 
 #: exact argument counts (runc: ``"state" requires exactly 1 argument(s)``)
 _NARGS = {"create": 1, "start": 1, "run": 1, "state": 1, "delete": 1}
@@ -223,6 +229,24 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("-b", "--bundle", default="", help="bundle directory")
     s.add_argument("--rootless", action="store_true", help="a config for rootless use")
     sub.add_parser("features", help="print the features this runtime supports")
+    for name, helptext in (("pause", "freeze every process of a container"),
+                           ("resume", "thaw a paused container")):
+        sub.add_parser(name, help=helptext).add_argument("id", nargs="*")
+    u = sub.add_parser("update", help="update a container's resource limits")
+    u.add_argument("-r", "--resources", default="",
+                   help="file with OCI LinuxResources JSON ('-' for stdin); other flags ignored")
+    for flag in _UPDATE_FLAGS:
+        u.add_argument(f"--{flag}", default=None,
+                       help=argparse.SUPPRESS if flag.startswith("kernel-") else None)
+    u.add_argument("id", nargs="*")
+    ev = sub.add_parser("events", help="print stats and OOM events of a container")
+    ev.add_argument("--interval", default="5s", help="stats interval (Go duration, 5s)")
+    ev.add_argument("--stats", action="store_true", help="print one stats record and exit")
+    ev.add_argument("id", nargs="*")
+    ps_p = sub.add_parser("ps", help="list the processes of a container")
+    ps_p.add_argument("-f", "--format", default="table", help="table or json")
+    ps_p.add_argument("id", nargs="?")
+    ps_p.add_argument("ps_args", nargs=argparse.REMAINDER, metavar="PS_ARGS")
     e = sub.add_parser("exec", help="run a process in a running container")
     e.add_argument("--console-socket", default="", help="socket that receives the pty master")
     e.add_argument("--cwd", default="", help="working directory in the container")
@@ -272,7 +296,18 @@ def _create_options(ns: Any, detach: bool) -> Any:
         no_new_keyring=ns.no_new_keyring,
         preserve_fds=ns.preserve_fds,
         detach=detach,
+        systemd_cgroup=bool(ns.systemd_cgroup),
+        rootless=_rootless(ns),
     )
+
+
+def _rootless(ns: Any) -> bool:
+    value = str(getattr(ns, "rootless", "auto")).lower()
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    return os.geteuid() != 0
 
 
 def _dispatch(ns: Any, log: Logger) -> int:
@@ -311,6 +346,29 @@ def _dispatch(ns: Any, log: Logger) -> int:
             raise OCIRuntimeError(f"ociruntime run failed: {exc}") from None
     if cmd == "exec":
         return _exec(ns, log)
+    if cmd == "pause":
+        container.pause(_root(ns), _one_id(ns, cmd))
+        return 0
+    if cmd == "resume":
+        container.resume(_root(ns), _one_id(ns, cmd))
+        return 0
+    if cmd == "update":
+        container.update(_root(ns), _one_id(ns, cmd), _update_flags(ns))
+        return 0
+    if cmd == "events":
+        interval = _go_duration(ns.interval)
+
+        def emit(line: str) -> None:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+        container.events(_root(ns), _one_id(ns, cmd), interval, ns.stats, emit, log)
+        return 0
+    if cmd == "ps":
+        if not ns.id:
+            raise UsageError('"ps" requires a minimum of 1 argument(s)')
+        sys.stdout.write(container.ps(_root(ns), ns.id, ns.format, ns.ps_args))
+        return 0
     if cmd == "start":
         container.start(_root(ns), _one_id(ns, cmd), log)
         return 0
@@ -333,6 +391,60 @@ def _dispatch(ns: Any, log: Logger) -> int:
     if cmd == "list":
         return _list(ns)
     raise UsageError(f"No help topic for '{cmd}'")
+
+
+def _update_flags(ns: Any) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    if ns.resources:
+        try:
+            if ns.resources == "-":
+                raw = sys.stdin.buffer.read()
+            else:
+                with open(ns.resources, "rb") as f:
+                    raw = f.read()
+            flags["resources"] = json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise OCIRuntimeError(f"unable to read resources: {exc}") from None
+        return flags
+    for flag in _UPDATE_FLAGS:
+        value = getattr(ns, flag.replace("-", "_"))
+        if value is not None:
+            if flag in ("blkio-weight", "pids-limit"):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise OCIRuntimeError(f"invalid value {value!r} for --{flag}") from None
+            flags[flag] = value
+    return flags
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+                   "h": 3600.0}
+
+
+def _go_duration(text: str) -> float:
+    """A Go duration (``5s``, ``1m30s``, ``250ms``) in seconds."""
+    total, num, i = 0.0, "", 0
+    sign = -1.0 if text.startswith("-") else 1.0
+    body = text.lstrip("+-")
+    if body == "0":
+        return 0.0
+    while i < len(body):
+        c = body[i]
+        if c.isdigit() or c == ".":
+            num += c
+            i += 1
+            continue
+        unit = next((u for u in ("ns", "us", "µs", "ms", "s", "m", "h") if body.startswith(u, i)),
+                    None)
+        if unit is None or not num:
+            raise OCIRuntimeError(f'time: invalid duration "{text}"')
+        total += float(num) * _DURATION_UNITS[unit]
+        num = ""
+        i += len(unit)
+    if num:
+        raise OCIRuntimeError(f'time: missing unit in duration "{text}"')
+    return sign * total
 
 
 def _exec(ns: Any, log: Logger) -> int:

@@ -123,40 +123,128 @@ def start(root: str, container_id: str, log: Logger) -> None:
             log.warning(f"poststart hook: {exc}")
 
 
-def _pidns_members(init_pid: int) -> list[int]:
-    """Every process in the init's pid namespace (for ``kill --all`` without cgroups)."""
-    try:
-        target = os.readlink(f"/proc/{init_pid}/ns/pid")
-    except OSError:
-        return []
-    if target == os.readlink("/proc/self/ns/pid"):
-        return [init_pid]
-    out = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.readlink(f"/proc/{name}/ns/pid") == target:
-                    out.append(int(name))
-            except OSError:
-                continue
-    return out
+def cgroup_manager(saved: dict[str, Any]) -> Any:
+    """The container's cgroup manager, rebuilt from its saved state (None if it has none)."""
+    paths = saved.get("cgroup_paths")
+    if not paths:
+        return None
+    from ociruntime import cgroups
+
+    cfg = saved.get("config") or {}
+    lx = cfg.get("linux") or {}
+    c = saved.get("cgroup") or {}
+    return cgroups.load_manager(
+        paths, container_id=saved["id"], cgroups_path=lx.get("cgroupsPath"),
+        resources=saved.get("resources", lx.get("resources")), systemd=bool(c.get("systemd")),
+        rootless=bool(c.get("rootless")), linux_devices=lx.get("devices"),
+        annotations=cfg.get("annotations"),
+    )
+
+
+def _private_pidns(saved: dict[str, Any]) -> bool:
+    """Does the container have a pid namespace of its own (new, not joined by path)?"""
+    for ns in ((saved.get("config") or {}).get("linux") or {}).get("namespaces") or []:
+        if ns.get("type") == "pid":
+            return not ns.get("path")
+    return False
 
 
 def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> None:
     """Send ``sig`` to the init (runtime.md#kill), or to every process with ``--all``."""
     saved, _, st = load(root, container_id)
-    if st == state.STOPPED:
-        if all_procs:
+    mgr = cgroup_manager(saved)
+    if all_procs:
+        if st == state.STOPPED and (mgr is None or not mgr.exists()):
             return
+        if mgr is not None:
+            # Freeze, signal every pid in the cgroup, thaw (runc signalAllProcesses).
+            mgr.signal_all(sig)
+            return
+    if st == state.STOPPED:
         raise ContainerNotRunning()
-    pid = int(saved["pid"])
-    targets = _pidns_members(pid) if all_procs else [pid]
-    for p in targets:
-        try:
-            os.kill(p, sig)
-        except ProcessLookupError:
-            if p == pid and not all_procs:
-                raise ContainerNotRunning() from None
+    try:
+        os.kill(int(saved["pid"]), sig)
+    except ProcessLookupError:
+        raise ContainerNotRunning() from None
+    if sig == SIGKILL and st == state.PAUSED and mgr is not None:
+        mgr.thaw()  # a frozen process can not die until it is thawed
+
+
+def pause(root: str, container_id: str) -> None:
+    """Freeze every process of the container (v1 freezer, v2 cgroup.freeze)."""
+    saved, _, st = load(root, container_id)
+    if st not in (state.RUNNING, state.CREATED):
+        raise ContainerNotRunning()
+    mgr = cgroup_manager(saved)
+    if mgr is None:
+        raise OCIRuntimeError("container has no cgroup to freeze")
+    mgr.freeze()
+
+
+def resume(root: str, container_id: str) -> None:
+    """Thaw a paused container."""
+    saved, _, st = load(root, container_id)
+    if st != state.PAUSED:
+        raise InvalidStatus("container not paused")
+    mgr = cgroup_manager(saved)
+    if mgr is not None:
+        mgr.thaw()
+
+
+def update(root: str, container_id: str, flags: dict[str, Any]) -> None:
+    """``update``: merge the flags (or ``--resources``) into the limits, apply, save."""
+    from ociruntime import cgroups
+
+    saved, state_dir, st = load(root, container_id)
+    if st == state.STOPPED:
+        raise ContainerNotRunning()
+    mgr = cgroup_manager(saved)
+    if mgr is None:
+        raise OCIRuntimeError("container has no cgroup to update")
+    cgroups.check_intel_rdt(flags)
+    lx = (saved.get("config") or {}).get("linux") or {}
+    old = saved.get("resources", lx.get("resources")) or {}
+    new = cgroups.update_resources(old, flags)
+    try:
+        mgr.set(new, skip_devices=True)
+    except Exception:
+        mgr.set(old, skip_devices=True)  # runc re-applies the previous limits
+        raise
+    saved["resources"] = new
+    state.save(state_dir, saved)
+
+
+def events(root: str, container_id: str, interval: float, stats_only: bool,
+           emit: Any, log: Logger) -> None:
+    """``events``: one stats record (``--stats``), or stats every interval plus OOM events."""
+    from ociruntime import cgroups
+
+    saved, _, st = load(root, container_id)
+    if st == state.STOPPED:
+        raise OCIRuntimeError(f"container with id {container_id} is not running")
+    mgr = cgroup_manager(saved)
+    if mgr is None:
+        raise OCIRuntimeError(f"container with id {container_id} has no cgroup")
+    if stats_only:
+        emit(cgroups.format_event("stats", container_id, mgr.stats()))
+        return
+    if interval <= 0:
+        raise OCIRuntimeError("duration interval must be greater than 0")
+    cgroups.watch_events(mgr, container_id, interval, emit, log.warning)
+
+
+def ps(root: str, container_id: str, fmt: str, ps_args: list[str]) -> str:
+    """``ps``: the container's processes as a JSON array or the host's ps table."""
+    from ociruntime import cgroups
+
+    saved, _, st = load(root, container_id)
+    mgr = cgroup_manager(saved)
+    pids = mgr.pids() if mgr is not None and mgr.exists() else []
+    if fmt == "json":
+        return str(cgroups.ps_json(pids))
+    if fmt != "table":
+        raise OCIRuntimeError(f"invalid format option {fmt!r}")
+    return str(cgroups.ps_table(pids, ps_args))
 
 
 def _wait_gone(saved: dict[str, Any], timeout: float = 10.0) -> bool:
@@ -172,8 +260,10 @@ def _wait_gone(saved: dict[str, Any], timeout: float = 10.0) -> bool:
     return not state.init_alive(saved)
 
 
-def destroy(saved: dict[str, Any], state_dir: str, log: Logger) -> None:
+def destroy(saved: dict[str, Any], state_dir: str, log: Logger, mgr: Any = None) -> None:
     """Remove what the container owned, then run the poststop hooks (config.md#poststop)."""
+    if mgr is not None:
+        mgr.destroy()
     state.remove_dir(state_dir)
     post = (saved.get("config", {}).get("hooks") or {}).get("poststop")
     if post:
@@ -201,15 +291,22 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
     st = state.status(saved, state_dir)
     if st in (state.RUNNING, state.PAUSED) and not force:
         raise InvalidStatus(f"cannot delete container {container_id} that is not stopped: {st}")
+    mgr = cgroup_manager(saved)
     if st != state.STOPPED:
         # created containers are always killed (runc); running/paused only with --force.
         try:
             os.kill(int(saved["pid"]), SIGKILL)
         except ProcessLookupError:
             pass
+        if st == state.PAUSED and mgr is not None:
+            mgr.thaw()
         if not _wait_gone(saved):
             raise OCIRuntimeError("container init still running")
-    destroy(saved, state_dir, log)
+    if mgr is not None and mgr.exists() and not _private_pidns(saved):
+        # Without a pid namespace of its own, the init's death does not take the other
+        # processes with it: kill everything left in the cgroup (runc destroy()).
+        mgr.signal_all(SIGKILL)
+    destroy(saved, state_dir, log, mgr)
 
 
 def list_containers(root: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ociruntime import SPEC_VERSION, hooks, state
 from ociruntime.container import hook_state, write_pid_file
-from ociruntime.errors import HookError, InitError, OCIRuntimeError, SyscallError
+from ociruntime.errors import CgroupError, HookError, InitError, OCIRuntimeError, SyscallError
 from ociruntime.log import Logger
 
 
@@ -36,6 +36,9 @@ class CreateOptions:
     detach: bool = True
     #: a foreground ``run -t`` receives the pty master itself, over this fd
     console_fd: int | None = None
+    #: global ``--systemd-cgroup`` (remembered in the state: podman passes it only here)
+    systemd_cgroup: bool = False
+    rootless: bool = False
 
 
 def _now_rfc3339nano() -> str:
@@ -83,6 +86,16 @@ def create(opts: CreateOptions, log: Logger) -> int:
     ns = namespaces.plan(linux.get("namespaces"))
     if seal.needs_seal(proc, ns.has("user")) and not seal.exe_is_sealed():
         seal.reexec_sealed()
+
+    # The cgroup manager is built before anything exists: a bad cgroupsPath or a missing
+    # systemd fails here, leaving nothing behind.
+    from ociruntime import cgroups
+
+    mgr = cgroups.new_manager(
+        opts.container_id, linux.get("cgroupsPath"), linux.get("resources"),
+        systemd=opts.systemd_cgroup, rootless=opts.rootless,
+        linux_devices=linux.get("devices"), annotations=config.get("annotations"),
+    )
 
     # Relative bind-mount sources and hook cwd are relative to the bundle (runc chdirs).
     os.chdir(b.path)
@@ -167,10 +180,21 @@ def create(opts: CreateOptions, log: Logger) -> int:
             "config": config,
         }
 
-        # Fork the intermediate and the init (process.py has the protocol diagram).
-        # CGROUPS (issue 3): the placement callback goes here, so the init is born inside.
-        init_pid, chan = process_mod.spawn(plan)
+        # Fork the intermediate and the init (process.py has the protocol diagram). The
+        # intermediate joins the cgroups before it may go on, so the init is born inside
+        # them and containerd, reading /proc/<pid>/cgroup after create, finds it there.
+        def place(pid: int) -> None:
+            try:
+                mgr.apply(pid)
+            except CgroupError as exc:
+                raise CgroupError(f"unable to apply cgroup configuration: {exc}") from None
+
+        init_pid, chan = process_mod.spawn(plan, on_intermediate=place)
         saved["pid"] = init_pid
+        saved["cgroup_paths"] = mgr.paths()
+        saved["cgroup"] = {"systemd": opts.systemd_cgroup, "rootless": opts.rootless}
+        for w in mgr.warnings:
+            log.warning(w)
 
         phase_run = False
         while True:
@@ -184,6 +208,8 @@ def create(opts: CreateOptions, log: Logger) -> int:
                     msg = f"error during container init: {msg}"
                 raise InitError(f"unable to start container process: {msg}")
             if kind == "hooks":
+                # Limits are written after the mounts, as runc does (procHooks).
+                _set_limits(mgr, linux)
                 # prestart (deprecated) and createRuntime run in the runtime namespace, after
                 # the container's mounts, before pivot_root (config.md#posix-platform-hooks).
                 hs = hook_state(saved, "creating", init_pid)
@@ -197,6 +223,9 @@ def create(opts: CreateOptions, log: Logger) -> int:
                     ) from None
                 chan.send("hooks-done")
             elif kind == "ready":
+                if not ns.has("mount"):
+                    # Without a mount namespace runc sets the limits here (procReady).
+                    _set_limits(mgr, linux)
                 # rlimits from outside: the runtime can raise hard limits the init could not.
                 set_rlimits(init_pid, proc.get("rlimits") or [])
                 info = state.proc_start_time(init_pid)
@@ -224,12 +253,23 @@ def create(opts: CreateOptions, log: Logger) -> int:
         if pid_file:
             write_pid_file(pid_file, init_pid)
         return init_pid
-    except BaseException:
+    except BaseException as exc:
+        oom = False
+        try:
+            oom = bool(mgr.oom_kill_count())
+        except Exception:  # noqa: BLE001 - the original error matters more
+            pass
         if init_pid:
             from ociruntime.process import kill_and_reap
 
             kill_and_reap(init_pid)
+        try:
+            mgr.destroy()
+        except Exception as cg_exc:  # noqa: BLE001
+            log.warning(f"remove cgroups after a failed create: {cg_exc}")
         shutil.rmtree(state_dir, ignore_errors=True)
+        if oom and isinstance(exc, OCIRuntimeError):
+            raise InitError("container init was OOM-killed (memory limit too low?)") from exc
         raise
     finally:
         if chan is not None:
@@ -238,6 +278,15 @@ def create(opts: CreateOptions, log: Logger) -> int:
             console_sock.close()
         if fifo_fd >= 0:
             os.close(fifo_fd)
+
+
+def _set_limits(mgr: Any, linux: dict[str, Any]) -> None:
+    try:
+        mgr.set()
+    except CgroupError as exc:
+        raise InitError(
+            f"unable to start container process: error during container init: "
+            f"error setting cgroup config for procHooks process: {exc}") from None
 
 
 def set_rlimits(pid: int, rlimits: list[dict[str, Any]]) -> None:
