@@ -16,7 +16,6 @@ from ociruntime import fastjson as json
 from ociruntime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
-    HookError,
     InvalidStatus,
     OCIRuntimeError,
 )
@@ -106,21 +105,38 @@ def start(root: str, container_id: str, log: Logger) -> None:
                 if not data:
                     raise InvalidStatus("container process is already dead")
                 break
+        post = None
+        if data:
+            os.unlink(fifo)
+            post = (saved.get("config", {}).get("hooks") or {}).get("poststart")
+            if post:
+                # poststart hooks run after the user process has started (runtime.md
+                # lifecycle step 8): the init's end of the fifo closes at its execve.
+                _wait_fifo_eof(fd, saved)
     finally:
         os.close(fd)
     if not data:
         raise InvalidStatus("cannot start an already running container")
-    os.unlink(fifo)
-    # poststart hooks run after the user process is started, before `start` returns
-    # (config.md#poststart). A failing poststart hook is only a warning (config.md).
-    post = (saved.get("config", {}).get("hooks") or {}).get("poststart")
+    # A failing poststart hook is only a warning and the others still run (config.md).
     if post:
-        try:
-            from ociruntime import hooks
+        from ociruntime import hooks
 
-            hooks.run_hooks(post, hook_state(saved, "running", int(saved["pid"])))
-        except HookError as exc:
-            log.warning(f"poststart hook: {exc}")
+        hooks.run_hooks_warn(post, hook_state(saved, "running", int(saved["pid"])),
+                             lambda m: log.warning(f"poststart hook: {m}"),
+                             saved.get("bundle"))
+
+
+def _wait_fifo_eof(fd: int, saved: dict[str, Any]) -> None:
+    """Wait until no writer holds the fifo: the init exec'd (or died)."""
+    while True:
+        try:
+            if os.read(fd, 16) == b"":
+                return
+        except BlockingIOError:
+            pass
+        if not state.init_alive(saved):
+            return
+        time.sleep(0.002)
 
 
 def cgroup_manager(saved: dict[str, Any]) -> Any:
@@ -267,12 +283,11 @@ def destroy(saved: dict[str, Any], state_dir: str, log: Logger, mgr: Any = None)
     state.remove_dir(state_dir)
     post = (saved.get("config", {}).get("hooks") or {}).get("poststop")
     if post:
-        try:
-            from ociruntime import hooks
+        from ociruntime import hooks
 
-            hooks.run_hooks(post, hook_state(saved, "stopped", None))
-        except HookError as exc:
-            log.warning(f"poststop hook: {exc}")
+        hooks.run_hooks_warn(post, hook_state(saved, "stopped", None),
+                             lambda m: log.warning(f"poststop hook: {m}"),
+                             saved.get("bundle"))
 
 
 def delete(root: str, container_id: str, force: bool, log: Logger) -> None:

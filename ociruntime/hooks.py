@@ -15,6 +15,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ociruntime.errors import HookError
@@ -41,8 +42,11 @@ def _drain(fd: int, sink: bytearray) -> bool:
     return True
 
 
-def run_hook(hook: dict[str, Any], state_json: bytes) -> None:
-    """Run one hook to completion; raise ``HookError`` on failure or timeout."""
+def run_hook(hook: dict[str, Any], state_json: bytes, cwd: str | None = None) -> None:
+    """Run one hook to completion; raise ``HookError`` on failure or timeout.
+
+    ``cwd`` is the hook's working directory (the bundle for hooks run by the runtime).
+    """
     path = hook["path"]
     args = list(hook.get("args") or [path])
     env = list(hook.get("env") or [])
@@ -56,6 +60,8 @@ def run_hook(hook: dict[str, Any], state_json: bytes) -> None:
             os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
+            if cwd:
+                os.chdir(cwd)
             for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
@@ -136,3 +142,14 @@ def run_hooks(hooks: list[dict[str, Any]] | None, state_json: bytes) -> None:
             raise HookError(f"error running hook #{i}: {exc}") from None
         except OSError as exc:
             raise HookError(f"error running hook #{i}: {exc.strerror}") from None
+
+
+def run_hooks_warn(hooks: list[dict[str, Any]] | None, state_json: bytes,
+                   warn: Callable[[str], None], cwd: str | None = None) -> None:
+    """poststart/poststop: a failing hook is a warning and the rest still run (config.md)."""
+    for i, hook in enumerate(hooks or []):
+        try:
+            run_hook(hook, state_json, cwd)
+        except (HookError, OSError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            warn(f"error running hook #{i}: {why}")

@@ -218,9 +218,15 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     set_user(proc, uid, gid)
     if not cwd_done:
         os.chdir(cwd)
-    # CVE-2024-21626: the cwd must be inside the container, not a leaked host directory.
-    if not os.getcwd().startswith("/"):
-        raise InitError(f"cwd {cwd} is outside the container root")
+    # CVE-2024-21626: the cwd must be inside the container, not a leaked host directory
+    # (a cwd reached through an fd of the host reads as unreachable).
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = ""
+    if not here.startswith("/"):
+        raise InitError("current working directory is outside of container mount namespace root"
+                        " -- possible container breakout detected")
     L.prctl(L.PR_SET_KEEPCAPS, 0)
     capabilities.apply(plan.caps, plan.last_cap)
 
@@ -242,8 +248,9 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # Block until `start` opens the fifo for reading (runtime.md#start).
     fifo = os.open(f"/proc/self/fd/{plan.fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
     os.write(fifo, b"0")
-    os.close(fifo)
     os.close(plan.fifo_fd)
+    # The write end stays open until execve closes it (O_CLOEXEC): `start` reads that EOF
+    # as "the user process has started" before it runs the poststart hooks.
 
     hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
                     _hook_state(plan, "created"))

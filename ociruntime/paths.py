@@ -37,18 +37,35 @@ def mkdir_all(rootfd: int, path: str, mode: int = 0o755) -> int:
 
     Each component is created relative to the fd of its (already resolved) parent, then
     opened again through ``openat2`` in the root, so a symlink raced into place is still
-    clamped to the rootfs.
+    clamped to the rootfs. A dangling symlink is followed inside the rootfs and its
+    missing target created, as runc's ``MkdirAllInRoot`` does.
     """
-    parts = _components(path)
-    cur = os.dup(rootfd)
+    pending = _components(path)
     done: list[str] = []
+    cur = os.dup(rootfd)
+    hops = 0
     try:
-        for part in parts:
-            done.append(part)
-            sub = "/".join(done)
+        while pending:
+            part = pending.pop(0)
+            sub = "/".join([*done, part])
             try:
                 nxt = open_in_root(rootfd, sub, os.O_PATH | os.O_DIRECTORY)
             except FileNotFoundError:
+                try:
+                    target = os.readlink(part, dir_fd=cur)
+                except OSError:
+                    target = None
+                if target is not None:
+                    hops += 1
+                    if hops > 40:
+                        raise OSError(errno.ELOOP, "too many levels of symbolic links",
+                                      path) from None
+                    if target.startswith("/"):
+                        done = []
+                        os.close(cur)
+                        cur = os.dup(rootfd)
+                    pending = _components(target) + pending
+                    continue
                 try:
                     os.mkdir(part, mode, dir_fd=cur)
                 except FileExistsError:
@@ -56,6 +73,7 @@ def mkdir_all(rootfd: int, path: str, mode: int = 0o755) -> int:
                 nxt = open_in_root(rootfd, sub, os.O_PATH | os.O_DIRECTORY)
             os.close(cur)
             cur = nxt
+            done.append(part)
         return cur
     except BaseException:
         os.close(cur)

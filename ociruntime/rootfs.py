@@ -68,7 +68,8 @@ class RootfsContext:
 
 
 def _clean(path: str) -> str:
-    return os.path.normpath("/" + path)
+    """An absolute, normalised container path (``//x`` and ``..`` above / folded away)."""
+    return os.path.normpath("/" + path.lstrip("/"))
 
 
 def set_root_propagation(propagation: str | None) -> None:
@@ -270,11 +271,14 @@ def mount_one(rootfd: int, entry: dict[str, Any], ctx: RootfsContext) -> None:
         flags &= ~L.MS_RDONLY
     existed_mode = None
     try:
-        ofd = paths.open_in_root(rootfd, dest, os.O_PATH)
+        # Not following a final symlink: proc and sysfs go on an ordinary directory only
+        # (runc: "filesystem must be mounted on ordinary directory"; security.md E2).
+        ofd = paths.open_in_root(rootfd, dest, os.O_PATH | os.O_NOFOLLOW)
         st = os.fstat(ofd)
         os.close(ofd)
         if m.type in ("proc", "sysfs") and not stat.S_ISDIR(st.st_mode):
-            raise MountError(errno.ENOTDIR, f"{dest} is not a directory")
+            raise MountError(errno.ENOTDIR,
+                             f"filesystem {m.type!r} must be mounted on ordinary directory")
         existed_mode = stat.S_IMODE(st.st_mode)
     except FileNotFoundError:
         pass

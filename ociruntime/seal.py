@@ -70,8 +70,10 @@ def sealed_copy() -> int:
 def reexec_sealed() -> NoReturn:
     """Restart this same command line from a sealed copy of the interpreter."""
     mfd = sealed_copy()
+    # -S drops site-packages hooks (editable installs): name the package's parent too.
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     boot = (
-        "import sys; sys.path[:0] = " + repr([p for p in sys.path if p]) + "; "
+        "import sys; sys.path[:0] = " + repr([here, *(p for p in sys.path if p)]) + "; "
         "from ociruntime.cli import main; sys.exit(main())"
     )
     argv = [sys.executable or "python3", "-I", "-S", "-c", boot, *sys.argv[1:]]
