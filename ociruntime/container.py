@@ -16,6 +16,7 @@ from ociruntime import fastjson as json
 from ociruntime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
+    HookError,
     InvalidStatus,
     OCIRuntimeError,
 )
@@ -106,17 +107,28 @@ def start(root: str, container_id: str, log: Logger) -> None:
                     raise InvalidStatus("container process is already dead")
                 break
         post = None
+        failure = b""
         if data:
             os.unlink(fifo)
-            post = (saved.get("config", {}).get("hooks") or {}).get("poststart")
-            if post:
-                # poststart hooks run after the user process has started (runtime.md
-                # lifecycle step 8): the init's end of the fifo closes at its execve.
-                _wait_fifo_eof(fd, saved)
+            all_hooks = saved.get("config", {}).get("hooks") or {}
+            post = all_hooks.get("poststart")
+            if post or all_hooks.get("startContainer"):
+                # The init's end of the fifo closes at its execve: that EOF means the user
+                # process has started (poststart runs after it, runtime.md lifecycle 8);
+                # text before it is a startContainer hook or exec failure.
+                failure = _read_until_eof(fd, saved)
     finally:
         os.close(fd)
     if not data:
         raise InvalidStatus("cannot start an already running container")
+    if failure:
+        # The container is stopped and destroyed, poststop included (lifecycle 7, 12, 13).
+        try:
+            delete(root, container_id, True, log)
+        except OCIRuntimeError as exc:
+            log.warning(f"destroy after a failed start: {exc}")
+        text = failure[1:] if failure.startswith(b"E") else failure
+        raise HookError(text.decode("utf-8", "replace"))
     # A failing poststart hook is only a warning and the others still run (config.md).
     if post:
         from ociruntime import hooks
@@ -126,16 +138,24 @@ def start(root: str, container_id: str, log: Logger) -> None:
                              saved.get("bundle"))
 
 
-def _wait_fifo_eof(fd: int, saved: dict[str, Any]) -> None:
-    """Wait until no writer holds the fifo: the init exec'd (or died)."""
+def _read_until_eof(fd: int, saved: dict[str, Any]) -> bytes:
+    """Read the fifo until no writer holds it (the init exec'd or died); what it said."""
+    got = b""
     while True:
         try:
-            if os.read(fd, 16) == b"":
-                return
+            chunk = os.read(fd, 4096)
+            if chunk == b"":
+                return got
+            got += chunk
+            continue
         except BlockingIOError:
             pass
         if not state.init_alive(saved):
-            return
+            try:
+                got += os.read(fd, 4096)
+            except BlockingIOError:
+                pass
+            return got
         time.sleep(0.002)
 
 

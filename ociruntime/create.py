@@ -103,6 +103,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
     # Claim <root>/<id> with an atomic mkdir: from here on, failure undoes what we made.
     state_dir = state.claim(root, opts.container_id)
     init_pid = 0
+    hook_failed = False
     chan = None
     console_sock = None
     fifo_fd = -1
@@ -197,6 +198,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             log.warning(w)
 
         phase_run = False
+        hook_failed = False
         while True:
             frame = chan.recv()
             if frame is None:
@@ -204,6 +206,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             kind = frame["type"]
             if kind == "error":
                 msg = str(frame.get("message", "unknown error"))
+                hook_failed = msg.startswith("error running hook")
                 if not phase_run and not msg.startswith("exec: "):
                     msg = f"error during container init: {msg}"
                 raise InitError(f"unable to start container process: {msg}")
@@ -218,6 +221,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
                     hooks.run_hooks(all_hooks.get("prestart"), hs)
                     hooks.run_hooks(all_hooks.get("createRuntime"), hs)
                 except HookError as exc:
+                    hook_failed = True
                     raise InitError(
                         f"unable to start container process: error during container init: {exc}"
                     ) from None
@@ -268,6 +272,12 @@ def create(opts: CreateOptions, log: Logger) -> int:
         except Exception as cg_exc:  # noqa: BLE001
             log.warning(f"remove cgroups after a failed create: {cg_exc}")
         shutil.rmtree(state_dir, ignore_errors=True)
+        if hook_failed:
+            # A failing prestart/createRuntime/createContainer hook stops and destroys the
+            # container, and the lifecycle goes on with the poststop hooks (runtime.md 12-13).
+            hooks.run_hooks_warn((config.get("hooks") or {}).get("poststop"),
+                                 hook_state(saved, "stopped", None),
+                                 lambda m: log.warning(f"poststop hook: {m}"), b.path)
         if oom and isinstance(exc, OCIRuntimeError):
             raise InitError("container init was OOM-killed (memory limit too low?)") from exc
         raise

@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, seccomp, user
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
-from ociruntime.errors import InitError
+from ociruntime.errors import HookError, InitError
 
 
 @dataclass
@@ -252,10 +252,18 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # The write end stays open until execve closes it (O_CLOEXEC): `start` reads that EOF
     # as "the user process has started" before it runs the poststart hooks.
 
-    hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
-                    _hook_state(plan, "created"))
+    def report(msg: str) -> None:
+        # `start` reads what follows the "0" as the failure (runtime.md lifecycle step 7).
+        os.write(fifo, b"E" + msg.encode())
 
-    exec_user_process(path, proc["args"], env, preserve_end)
+    try:
+        hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
+                        _hook_state(plan, "created"))
+    except HookError as exc:
+        report(str(exc))
+        os._exit(1)
+
+    exec_user_process(path, proc["args"], env, preserve_end, on_error=report)
 
 
 def _hook_state(plan: InitPlan, status: str) -> bytes:
