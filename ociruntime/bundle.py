@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
-from typing import Any
 
+from ociruntime import fastjson as json
 from ociruntime.errors import ConfigError
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from ociruntime.record import dataclass
 
 
 @dataclass

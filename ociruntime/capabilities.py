@@ -9,11 +9,15 @@ inheritable silently does nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from ociruntime import capnames
 from ociruntime import linux as L
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from ociruntime.record import dataclass
 
 
 @dataclass

@@ -317,8 +317,10 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
     try:
         saved = state.load(root, container_id)
     except ContainerNotFound:
-        # A create that died half-way leaves a directory without state.json.
+        # A create that died half-way leaves a directory without state.json, perhaps with
+        # the processes and cgroups it had made by then (creating.json).
         if os.path.isdir(state_dir):
+            _destroy_partial(state_dir, log)
             state.remove_dir(state_dir)
         if force:
             return
@@ -342,6 +344,23 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
         # processes with it: kill everything left in the cgroup (runc destroy()).
         mgr.signal_all(SIGKILL)
     destroy(saved, state_dir, log, mgr)
+
+
+def _destroy_partial(state_dir: str, log: Logger) -> None:
+    try:
+        with open(os.path.join(state_dir, state.PARTIAL_FILE), "rb") as f:
+            partial = json.loads(f.read())
+    except (OSError, ValueError):
+        return
+    # The pid alone is not trusted (no start time yet: it may have been reused); the init
+    # and the intermediate were born in the container's cgroups, so those are emptied.
+    try:
+        mgr = cgroup_manager(partial)
+        if mgr is not None and mgr.exists():
+            mgr.signal_all(SIGKILL)
+            mgr.destroy()
+    except OCIRuntimeError as exc:
+        log.warning(f"cleaning up a half-created container: {exc}")
 
 
 def list_containers(root: str) -> list[dict[str, Any]]:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
 
 from ociruntime import capabilities, capnames, namespaces, seccomp, state, user
 from ociruntime import init as init_mod
@@ -25,6 +23,13 @@ from ociruntime import linux as L
 from ociruntime.channel import GO, READY, RUN, Channel
 from ociruntime.errors import ExecError, InitError
 from ociruntime.log import Logger
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any, NoReturn
+else:
+    from ociruntime.record import dataclass, field
 
 
 @dataclass

@@ -15,20 +15,25 @@ from __future__ import annotations
 import errno
 import fcntl
 import gc
-import json
 import os
 import signal
 import socket
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, NoReturn
 
 from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, seccomp, user
+from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
 from ociruntime.errors import HookError, InitError
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any, NoReturn
+else:
+    from ociruntime.record import dataclass, field
 
 
 @dataclass

@@ -43,7 +43,7 @@ class Logger:
     def _record(self, level: str, msg: str) -> bytes:
         if self.fmt == "json":
             record = {"level": level, "msg": msg, "time": _now_rfc3339()}
-            return (json.dumps(record, sort_keys=True) + "\n").encode()
+            return (json.dumps(record, sort_keys=True, compact=True) + "\n").encode()
         return f'time="{_now_rfc3339()}" level={level} msg={json.dumps(msg)}\n'.encode()
 
     def _write(self, data: bytes) -> None:

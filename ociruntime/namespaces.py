@@ -10,10 +10,15 @@ container's cgroup).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from ociruntime import linux as L
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from ociruntime.record import dataclass, field
 
 FLAGS: dict[str, int] = {
     "user": L.CLONE_NEWUSER,

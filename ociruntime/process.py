@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable
-from typing import Any, NoReturn
 
 from ociruntime import init as init_mod
 from ociruntime import linux as L
@@ -21,7 +20,12 @@ from ociruntime import namespaces
 from ociruntime.channel import GO, PID, USERMAP, USERMAP_DONE, Channel
 from ociruntime.errors import InitError
 
-ChildMain = Callable[[Any, Channel], NoReturn]
+TYPE_CHECKING = False  # typing costs ~3 ms to import
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+if TYPE_CHECKING:
+    ChildMain = Callable[[Any, Channel], NoReturn]
 
 
 def _intermediate(plan: Any, chan: Channel, child_main: ChildMain) -> NoReturn:

@@ -11,12 +11,17 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
-from typing import Any
 
 from ociruntime import linux as L
 from ociruntime import mounts as M
 from ociruntime import paths
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from ociruntime.record import dataclass
 
 DEFAULT_DEVICES = (
     # path, type, major, minor (runtime-linux.md#default-devices)

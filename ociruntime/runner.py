@@ -13,10 +13,13 @@ import os
 import select
 import signal
 import socket
-from typing import Any
 
 from ociruntime import container, create
 from ociruntime.log import Logger
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 _NOT_FORWARDED = {signal.SIGCHLD, signal.SIGKILL, signal.SIGSTOP, signal.SIGWINCH}
 

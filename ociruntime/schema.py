@@ -23,17 +23,23 @@ identifiers in brackets: ``linux.sysctl["net.ipv4.ip_forward"]``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-import tempfile
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any
 
 from ociruntime import SPEC_VERSION
 from ociruntime.errors import ConfigError, OCIRuntimeError
+
+try:  # the builtin module: hashlib would load OpenSSL on every create
+    from _sha256 import sha256
+except ImportError:  # pragma: no cover - builds without it
+    from hashlib import sha256
+
+# Everything else (json, re, pathlib, tempfile, jsonschema) is imported only when a config
+# is really validated; a cache hit must stay cheap.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "CONFIG_SCHEMA",
@@ -56,19 +62,26 @@ SCHEMA_FILES = ("defs.json", CONFIG_SCHEMA, STATE_SCHEMA, FEATURES_SCHEMA)
 _CONFIG_FILES = ("defs.json", CONFIG_SCHEMA)
 
 #: Where :func:`schema_dir` looks: the repository's ``spec/`` first, then the installed copy.
+_HERE = os.path.dirname(os.path.realpath(__file__))
 _CANDIDATE_DIRS = (
-    Path(__file__).resolve().parent.parent / "spec",
-    Path(__file__).resolve().parent / "spec",
+    os.path.join(os.path.dirname(_HERE), "spec"),
+    os.path.join(_HERE, "spec"),
 )
 
 # Lazily filled caches (one process validates at most a handful of documents).
-_schema_dir: Path | None = None
+_schema_dir: str | None = None
 _cache_tag: bytes | None = None
 _validators: dict[str, Any] = {}
 
 #: Enum values listed in full in a message; longer lists (seccomp architectures) are cut.
 _MAX_CHOICES = 10
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_IDENT_REST = _IDENT_FIRST | frozenset("0123456789")
+
+
+def _is_ident(s: str) -> bool:
+    return bool(s) and s[0] in _IDENT_FIRST and all(c in _IDENT_REST for c in s)
+
 _JSON_TYPES = {
     "object": "an object",
     "array": "an array",
@@ -80,38 +93,45 @@ _JSON_TYPES = {
 }
 
 
+def _schema_dir_str() -> str:
+    global _schema_dir
+    if _schema_dir is None:
+        for candidate in _CANDIDATE_DIRS:
+            if all(os.path.isfile(os.path.join(candidate, n)) for n in SCHEMA_FILES):
+                _schema_dir = candidate
+                break
+        else:
+            looked = ", ".join(_CANDIDATE_DIRS)
+            raise OCIRuntimeError(f"runtime-spec JSON schemas not found (looked in {looked})")
+    return _schema_dir
+
+
 def schema_dir() -> Path:
     """Return the directory holding the schema files (the repository's or the installed copy).
 
     Raises :class:`~ociruntime.errors.OCIRuntimeError` when neither location has all the files,
     which means a broken installation.
     """
-    global _schema_dir
-    if _schema_dir is None:
-        for candidate in _CANDIDATE_DIRS:
-            if all((candidate / name).is_file() for name in SCHEMA_FILES):
-                _schema_dir = candidate
-                break
-        else:
-            looked = ", ".join(str(d) for d in _CANDIDATE_DIRS)
-            raise OCIRuntimeError(f"runtime-spec JSON schemas not found (looked in {looked})")
-    return _schema_dir
+    from pathlib import Path
+
+    return Path(_schema_dir_str())
 
 
 def _schema_tag() -> bytes:
     """The cache tag: spec version plus a digest of the files that define a valid config."""
     global _cache_tag
     if _cache_tag is None:
-        digest = hashlib.sha256()
+        digest = sha256()
         for name in _CONFIG_FILES:
-            digest.update((schema_dir() / name).read_bytes())
+            with open(os.path.join(_schema_dir_str(), name), "rb") as f:
+                digest.update(f.read())
         _cache_tag = f"ociruntime-config-schema/{SPEC_VERSION}/{digest.hexdigest()}\n".encode()
     return _cache_tag
 
 
 def cache_key(raw: bytes) -> str:
     """Hex sha256 of (schema tag + *raw*): the marker file name for those config bytes."""
-    return hashlib.sha256(_schema_tag() + bytes(raw)).hexdigest()
+    return sha256(_schema_tag() + bytes(raw)).hexdigest()
 
 
 def validate_config(
@@ -161,6 +181,8 @@ def _validator(name: str) -> Any:
     if validator is not None:
         return validator
 
+    import json
+
     import jsonschema
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
@@ -201,6 +223,8 @@ def _write_marker(marker: str) -> None:
     """Create *marker* atomically (temp file + rename); any ``OSError`` is ignored."""
     directory = os.path.dirname(marker)
     try:
+        import tempfile
+
         os.makedirs(directory, mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     except OSError:
@@ -221,11 +245,13 @@ def _write_marker(marker: str) -> None:
 
 def _format_path(path: Iterable[str | int]) -> str:
     """``["linux", "namespaces", 2, "type"]`` -> ``linux.namespaces[2].type``."""
+    import json
+
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _IDENT.fullmatch(part):
+        elif _is_ident(part):
             out += f".{part}" if out else part
         else:
             out += f"[{json.dumps(part)}]"
@@ -253,6 +279,8 @@ def _json_type(instance: object) -> str:
 def _show(value: object, limit: int = 60) -> str:
     """A short JSON rendering of *value* for messages."""
     try:
+        import json
+
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         text = repr(value)

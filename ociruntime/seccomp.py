@@ -50,19 +50,23 @@ from __future__ import annotations
 
 import errno
 import functools
-import hashlib
-import json
 import os
 import socket
 import stat
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import ociruntime
+from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.errors import ConfigError, OCIRuntimeError
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from ociruntime.record import dataclass
 
 __all__ = [
     "ACTIONS",
@@ -306,7 +310,11 @@ def compile_filter(
 
 def cache_key(seccomp_config: Mapping[str, Any]) -> str:
     """The cache key of a section: sha256 over everything that decides the compiled bytes."""
-    h = hashlib.sha256()
+    try:
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover
+        from hashlib import sha256
+    h = sha256()
     h.update(b"ociruntime-seccomp/%d\n" % _CACHE_FORMAT)
     h.update(repr(L.libseccomp_version()).encode() + b"\n")
     uts = os.uname()
@@ -316,7 +324,7 @@ def cache_key(seccomp_config: Mapping[str, Any]) -> str:
         h.update(f"{st.st_size}:{st.st_mtime_ns}\n".encode())
     except OSError:
         pass
-    h.update(json.dumps(seccomp_config, sort_keys=True, separators=(",", ":")).encode())
+    h.update(json.dumps(seccomp_config, sort_keys=True, compact=True).encode())
     return h.hexdigest()
 
 
@@ -890,7 +898,7 @@ def send_listener(
     SCM_RIGHTS carry the fd, then close. ``fd`` stays open (the caller closes it). An absent
     or failing agent raises :class:`SeccompError` with runc's wording.
     """
-    payload = json.dumps(container_process_state, separators=(",", ":")).encode()
+    payload = json.dumps(container_process_state, compact=True).encode()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.settimeout(timeout)

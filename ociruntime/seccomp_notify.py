@@ -15,10 +15,15 @@ import json
 import os
 import select
 import socket
-from dataclasses import dataclass
-from typing import Any
 
 from ociruntime import linux as L
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+    from typing import Any
+else:
+    from ociruntime.record import dataclass
 
 #: SECCOMP_USER_NOTIF_FLAG_CONTINUE
 FLAG_CONTINUE = 1

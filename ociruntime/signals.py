@@ -28,7 +28,7 @@ def parse_signal(text: str) -> int:
     """runc's parseSignal: ``9``, ``KILL``, ``sigkill``, ``SIGRTMIN+3`` ..."""
     if text.isdigit():
         n = int(text)
-        if 0 < n <= SIGRTMAX:
+        if 0 <= n <= SIGRTMAX:  # 0 only probes that the init exists
             return n
         raise OCIRuntimeError(f'unknown signal "{text}"')
     name = text.upper()

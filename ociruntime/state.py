@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 STATE_FILE = "state.json"
+#: Written by ``create`` once processes and cgroups exist, before ``state.json``.
+PARTIAL_FILE = "creating.json"
 EXEC_FIFO = "exec.fifo"
 
 CREATED = "created"

@@ -26,11 +26,9 @@ Every root (``/sys/fs/cgroup``, ``/proc``) is a parameter, so all of it runs on 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from ociruntime.errors import CgroupError
 
-from .base import Manager, OOMNotifier
 from .common import (
     CGROUP2_SUPER_MAGIC,
     DEFAULT_PROC,
@@ -44,22 +42,42 @@ from .common import (
     safe_inner_path,
     statfs_type,
 )
-from .events import watch as watch_events
-from .ps import filter_ps_output, ps_json, ps_table
-from .resources import (
-    DEFAULT_DEVICE_RULES,
-    DeviceRule,
-    Resources,
-    convert_blkio_to_io_weight,
-    convert_cpu_shares_to_v2,
-    convert_memory_swap_to_v2,
-    default_device_rules,
-)
-from .stats import events_data, format_event
-from .systemd import SYSTEMD_RUN_DIR, new_systemd_manager
-from .update import check_intel_rdt, ram_in_bytes, update_request, update_resources
-from .v1 import FsManager, init_paths
-from .v2 import Fs2Manager, default_dir_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .base import Manager
+
+#: Names re-exported from the submodules, imported on first use (PEP 562): every runtime
+#: call that touches a cgroup loads only the driver it needs, not stats/events/systemd.
+_LAZY = {
+    "Manager": "base", "OOMNotifier": "base",
+    "watch_events": ("events", "watch"),
+    "filter_ps_output": "ps", "ps_json": "ps", "ps_table": "ps",
+    "DEFAULT_DEVICE_RULES": "resources", "DeviceRule": "resources", "Resources": "resources",
+    "convert_blkio_to_io_weight": "resources", "convert_cpu_shares_to_v2": "resources",
+    "convert_memory_swap_to_v2": "resources", "default_device_rules": "resources",
+    "events_data": "stats", "format_event": "stats",
+    "new_systemd_manager": "systemd",
+    "check_intel_rdt": "update", "ram_in_bytes": "update", "update_request": "update",
+    "update_resources": "update",
+    "FsManager": "v1", "init_paths": "v1",
+    "Fs2Manager": "v2", "default_dir_path": "v2",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    mod_name, attr = (target, name) if isinstance(target, str) else target
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{mod_name}"), attr)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_DEVICE_RULES", "FROZEN", "THAWED", "UNDEFINED", "DeviceRule", "Fs2Manager",
@@ -69,6 +87,8 @@ __all__ = [
     "load_manager", "new_manager", "ps_json", "ps_table", "ram_in_bytes", "update_request",
     "update_resources", "watch_events",
 ]
+
+SYSTEMD_RUN_DIR = "/run/systemd/system"
 
 
 def detect(root: str = DEFAULT_ROOT) -> str:
@@ -127,18 +147,24 @@ def new_manager(container_id: str, cgroups_path: str | None,
     ``org.systemd.property.*`` unit properties. ``mode`` forces ``v1``/``hybrid``/``v2``
     instead of detecting the host.
     """
+    from .resources import Resources, convert_memory_swap_to_v2, default_device_rules
+
     mode = mode or detect(root)
     defaults = default_device_rules(linux_devices)
     r = Resources.from_oci(resources, default_devices=defaults)
     fs = CgroupFS(_is_real(root) if check_fs is None else check_fs)
     version = "v2" if mode == "v2" else "v1"
     if systemd:
+        from .systemd import new_systemd_manager
+
         return new_systemd_manager(container_id, cgroups_path, r, version=version,
                                    hybrid=mode == "hybrid", rootless=rootless, root=root,
                                    proc=proc, fs=fs, default_devices=defaults,
                                    annotations=annotations, run_dir=systemd_run_dir)
     inner = _inner(container_id, cgroups_path)
     if version == "v1":
+        from .v1 import FsManager, init_paths
+
         if r.unified is not None:
             raise CgroupError("invalid configuration: cannot use unified on cgroup v1")
         paths = init_paths(inner, root=root, proc=proc, hybrid=mode == "hybrid",
@@ -147,6 +173,8 @@ def new_manager(container_id: str, cgroups_path: str | None,
                          explicit_path=bool(cgroups_path), default_devices=defaults,
                          hugepages_dir=hugepages_dir)
     convert_memory_swap_to_v2(r.memory_swap, r.memory)  # runc's validator refuses it early
+    from .v2 import Fs2Manager, default_dir_path
+
     return Fs2Manager(r, default_dir_path(inner, root=root, proc=proc), root=root, proc=proc,
                       fs=fs, rootless=rootless, explicit_path=bool(cgroups_path),
                       default_devices=defaults, hugepages_dir=hugepages_dir)
@@ -169,21 +197,29 @@ def load_manager(paths: dict[str, str], *, container_id: str = "",
         if not isinstance(p, str) or (p and (not p.startswith("/") or os.path.normpath(p) != p
                                              or not is_within(p, root))):
             raise CgroupError(f"invalid cgroup path {p!r} for {key!r} in the saved state")
+    from .resources import Resources, default_device_rules
+
     mode = mode or detect(root)
     defaults = default_device_rules(linux_devices)
     r = Resources.from_oci(resources, default_devices=defaults)
     fs = CgroupFS(_is_real(root) if check_fs is None else check_fs)
     version = "v2" if mode == "v2" else "v1"
     if systemd:
+        from .systemd import new_systemd_manager
+
         return new_systemd_manager(container_id, cgroups_path, r, version=version,
                                    hybrid=mode == "hybrid", rootless=rootless, root=root,
                                    proc=proc, fs=fs, default_devices=defaults,
                                    annotations=annotations, run_dir=systemd_run_dir,
                                    paths=paths)
     if version == "v1":
+        from .v1 import FsManager
+
         return FsManager(r, paths, root=root, proc=proc, fs=fs, rootless=rootless,
                          explicit_path=bool(cgroups_path), default_devices=defaults,
                          hugepages_dir=hugepages_dir)
+    from .v2 import Fs2Manager, default_dir_path
+
     if set(paths) - {""}:
         raise CgroupError(f"inconsistent paths: expected a single path, got {paths}")
     dir_path = paths.get("", "")

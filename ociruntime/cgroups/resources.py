@@ -16,12 +16,17 @@ warning; ``memory.useHierarchy`` is ignored as in every runc release (the kernel
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any
 
 from ociruntime.errors import CgroupError
 
 from .common import check_file_name
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from ociruntime.record import dataclass, field
 
 WILDCARD = -1
 U64_MAX = 2**64 - 1

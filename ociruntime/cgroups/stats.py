@@ -11,8 +11,13 @@ cpuset scalars are always present, map keys are sorted as Go's encoder sorts the
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+    from typing import Any
+else:
+    from ociruntime.record import dataclass, field
 
 
 @dataclass

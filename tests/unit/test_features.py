@@ -114,8 +114,14 @@ def test_shape() -> None:
         "systemdUser": False,
         "rdma": False,
     }
-    for key in ("seccomp", "apparmor", "selinux", "intelRdt"):
+    for key in ("apparmor", "selinux", "intelRdt"):
         assert linux[key] == {"enabled": False}
+    # seccomp reports what libseccomp and this kernel really support
+    from ociruntime import seccomp
+
+    assert linux["seccomp"] == seccomp.features_seccomp()
+    assert linux["seccomp"]["enabled"] is True
+    assert "SCMP_ACT_ERRNO" in linux["seccomp"]["actions"]
     assert linux["mountExtensions"] == {"idmap": {"enabled": False}}
     assert "potentiallyUnsafeConfigAnnotations" not in doc
 
