@@ -188,8 +188,8 @@ def _private_pidns(saved: dict[str, Any]) -> bool:
 def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> None:
     """Send ``sig`` to the init (runtime.md#kill), or to every process with ``--all``."""
     saved, _, st = load(root, container_id)
-    mgr = cgroup_manager(saved)
     if all_procs:
+        mgr = cgroup_manager(saved)
         if st == state.STOPPED and (mgr is None or not mgr.exists()):
             return
         if mgr is not None:
@@ -202,8 +202,10 @@ def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> Non
         os.kill(int(saved["pid"]), sig)
     except ProcessLookupError:
         raise ContainerNotRunning() from None
-    if sig == SIGKILL and st == state.PAUSED and mgr is not None:
-        mgr.thaw()  # a frozen process can not die until it is thawed
+    if sig == SIGKILL and st == state.PAUSED:
+        mgr = cgroup_manager(saved)
+        if mgr is not None:
+            mgr.thaw()  # a frozen process can not die until it is thawed
 
 
 def pause(root: str, container_id: str) -> None:
@@ -328,7 +330,11 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
     st = state.status(saved, state_dir)
     if st in (state.RUNNING, state.PAUSED) and not force:
         raise InvalidStatus(f"cannot delete container {container_id} that is not stopped: {st}")
-    mgr = cgroup_manager(saved)
+    # The common case (own pid namespace, cgroupfs driver, not paused) only has to rmdir
+    # the saved cgroup paths: the driver is loaded only when more is needed.
+    light = (_private_pidns(saved) and st != state.PAUSED
+             and not (saved.get("cgroup") or {}).get("systemd"))
+    mgr = None if light else cgroup_manager(saved)
     if st != state.STOPPED:
         # created containers are always killed (runc); running/paused only with --force.
         try:
@@ -343,6 +349,10 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
         # Without a pid namespace of its own, the init's death does not take the other
         # processes with it: kill everything left in the cgroup (runc destroy()).
         mgr.signal_all(SIGKILL)
+    if light and saved.get("cgroup_paths"):
+        from ociruntime.cgroups.common import remove_paths
+
+        remove_paths(saved["cgroup_paths"])
     destroy(saved, state_dir, log, mgr)
 
 

@@ -15,7 +15,6 @@ import os
 import posixpath
 import time
 
-from ociruntime import linux as L
 from ociruntime.errors import CgroupError
 
 TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
@@ -124,6 +123,8 @@ def statfs_type(path: str) -> int | None:
     except OSError:
         return None
     try:
+        from ociruntime import linux as L
+
         return L.fs_type(fd)
     except OSError:
         return None
@@ -266,6 +267,8 @@ class CgroupFS:
             raise CgroupFileError(f"open {path}: {strerror(err)}", err) from None
         if self.check_fs:
             try:
+                from ociruntime import linux as L
+
                 magic = L.fs_type(fd)
             except OSError as exc:
                 os.close(fd)
