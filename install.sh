@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 repo=$(pwd)
 
-packages=(runc crun podman conmon buildah containerd busybox-static libseccomp2 gcc bats jq
+packages=(runc crun podman conmon buildah containerd busybox-static libseccomp2 gcc libc6-dev bats jq
           iproute2 python3 python3-venv python3-pip)
 missing=()
 for p in "${packages[@]}"; do
