@@ -11,9 +11,9 @@ This module uses only ``os``/``select``/``time`` with no lazy imports, because t
 
 from __future__ import annotations
 
+import _signal as signal  # the C module: signal.py would import enum
 import os
 import select
-import signal
 import time
 from collections.abc import Callable
 

@@ -12,11 +12,11 @@ top, users were resolved before the pivot, and only raw ``os`` calls remain.
 
 from __future__ import annotations
 
+import _signal as signal  # the C module: signal.py would import enum
 import errno
 import fcntl
 import gc
 import os
-import signal
 import socket
 import stat
 import struct

@@ -10,8 +10,6 @@ cpuset scalars are always present, map keys are sorted as Go's encoder sorts the
 
 from __future__ import annotations
 
-import json
-
 TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
 if TYPE_CHECKING:
     from dataclasses import dataclass, field
@@ -180,6 +178,9 @@ def format_event(kind: str, container_id: str, data: dict[str, Any] | None = Non
     ev: dict[str, Any] = {"type": kind, "id": container_id}
     if data:
         ev["data"] = data
+
+    import json
+
     text = json.dumps(ev, separators=(",", ":"), ensure_ascii=False)
     # Go's encoder escapes these for HTML safety.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
