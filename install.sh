@@ -31,11 +31,13 @@ if [ ! -e "$stamp" ]; then
 fi
 
 # The launcher: the interpreter is started isolated (-I: no PYTHON* variables, no user
-# site) and without site (-S: no .pth processing, ~10 ms less on every call); the paths it
-# needs are written in here at install time, as pip does for the interpreter path.
+# site), without site (-S: no .pth processing, ~10 ms less on every call) and with the
+# stdlib modules frozen into the binary (-X frozen_modules=on: Debian's build defaults to
+# reading them from disk); the paths it needs are written in here at install time, as pip
+# does for the interpreter path.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 cat > .venv/bin/ociruntime.new <<LAUNCHER
-#!$repo/.venv/bin/python -IS
+#!$repo/.venv/bin/python -ISXfrozen_modules=on
 import sys
 sys.path[0:0] = ["$repo", "$site"]
 from ociruntime.cli import main

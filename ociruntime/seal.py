@@ -79,5 +79,6 @@ def reexec_sealed() -> NoReturn:
         "import sys; sys.path[:0] = " + repr([here, *(p for p in sys.path if p)]) + "; "
         "from ociruntime.cli import main; sys.exit(main())"
     )
-    argv = [sys.executable or "python3", "-I", "-S", "-c", boot, *sys.argv[1:]]
+    argv = [sys.executable or "python3", "-I", "-S", "-X", "frozen_modules=on", "-c", boot,
+            *sys.argv[1:]]
     os.execve(mfd, argv, dict(os.environ))
