@@ -15,12 +15,12 @@ import _signal as signal  # the C module: signal.py would import enum
 import os
 import select
 import time
-from collections.abc import Callable
 
 from ociruntime.errors import HookError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 HOOK_KINDS = (

@@ -20,7 +20,6 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Callable
 
 from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, seccomp, user
 from ociruntime import fastjson as json
@@ -30,6 +29,7 @@ from ociruntime.errors import HookError, InitError
 
 TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from dataclasses import dataclass, field
     from typing import Any, NoReturn
 else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable
 
 from ociruntime import init as init_mod
 from ociruntime import linux as L
@@ -22,6 +21,7 @@ from ociruntime.errors import InitError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NoReturn
 
 if TYPE_CHECKING:

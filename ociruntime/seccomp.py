@@ -54,7 +54,6 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Iterable, Mapping, Sequence
 
 import ociruntime
 from ociruntime import fastjson as json
@@ -63,6 +62,7 @@ from ociruntime.errors import ConfigError, OCIRuntimeError
 
 TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
     from dataclasses import dataclass
     from typing import Any
 else:
@@ -439,14 +439,14 @@ def _rules(cfg: Mapping[str, Any]) -> list[_Rule]:
     out: list[_Rule] = []
     for i, call in enumerate(cfg.get("syscalls") or []):
         where = f"linux.seccomp.syscalls[{i}]"
-        if not isinstance(call, Mapping):
+        if not isinstance(call, dict):
             raise ConfigError("must be an object", field=where)
         action_name = call.get("action")
         action = _action(action_name, call.get("errnoRet"), f"{where}.action")
         args: list[tuple[int, int, int, int]] = []
         for j, arg in enumerate(call.get("args") or []):
             aw = f"{where}.args[{j}]"
-            if not isinstance(arg, Mapping):
+            if not isinstance(arg, dict):
                 raise ConfigError("must be an object", field=aw)
             op = arg.get("op")
             if op not in OPERATORS:

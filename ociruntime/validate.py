@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator
 
 from ociruntime.errors import ConfigError, EmptyIDError
 from ociruntime.state import check_id
 
 TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from dataclasses import dataclass, field
     from typing import Any, TypeGuard
 else:
@@ -334,7 +334,8 @@ class ValidationContext:
         self.warnings.append(message)
 
 
-Check = Callable[[ValidationContext], None]
+if TYPE_CHECKING:
+    Check = Callable[[ValidationContext], None]
 
 
 def _obj(value: Any) -> dict[str, Any]:
