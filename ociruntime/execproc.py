@@ -192,6 +192,44 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
                                on_error=chan.send_error)
 
 
+def cgroup_targets(saved_paths: dict[str, str], specs: list[str]) -> list[str]:
+    """The cgroup directories an exec'd process joins: the container's, or with
+    ``--cgroup [ctrl[,ctrl]:]path`` a sub-cgroup of it (which must exist, as in runc)."""
+    paths = dict(saved_paths)
+    for spec in specs:
+        ctrls, _, sub = spec.rpartition(":")
+        if not sub:
+            raise ExecError(f"invalid --cgroup argument: {spec}")
+        keys = [c.strip() for c in ctrls.split(",")] if ctrls else list(paths)
+        for key in keys:
+            if key not in paths:
+                raise ExecError(f"invalid --cgroup argument: {spec}: no controller {key!r} "
+                                "in the container's cgroups")
+            base = saved_paths[key]
+            new = os.path.normpath(os.path.join(base, sub.lstrip("/")))
+            if new != base and not new.startswith(base.rstrip("/") + "/"):
+                raise ExecError(f"invalid --cgroup argument: {spec}: leaves the container's "
+                                "cgroup")
+            if not os.path.isdir(new):
+                raise ExecError(f"invalid --cgroup argument: {spec}: {new} does not exist")
+            paths[key] = new
+    return sorted({p for p in paths.values() if p})
+
+
+def _join_cgroups(targets: list[str], pid: int) -> None:
+    for path in targets:
+        try:
+            fd = os.open(os.path.join(path, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, str(pid).encode())
+            finally:
+                os.close(fd)
+        except FileNotFoundError:
+            continue  # a hierarchy removed under us (e.g. an empty name=systemd one)
+        except OSError as exc:
+            raise ExecError(f"join cgroup {path}: {(exc.strerror or '').lower()}") from None
+
+
 def exec_process(opts: ExecOptions, log: Logger) -> int:
     """Run ``opts.process`` in the container; the exit code for the CLI."""
     from ociruntime import container
@@ -264,15 +302,25 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
     from ociruntime import process as process_mod
     from ociruntime import runner
 
+    targets = cgroup_targets(saved.get("cgroup_paths") or {}, opts.cgroups)
     pid = 0
     chan = None
     try:
-        # CGROUPS (issue 3): the exec'd process joins the container's cgroups here.
-        pid, chan = process_mod.spawn(plan, child_main=_child)
+        # The intermediate joins the container's cgroups before it forks, so the exec'd
+        # process is under the container's limits from its first instruction. In a paused
+        # container a process that joins the frozen cgroups stops at once: with
+        # --ignore-paused it joins only after the handshake, and `-d` does not wait for an
+        # exec that can only happen after `resume`.
+        paused = st == state.PAUSED
+        pid, chan = process_mod.spawn(
+            plan, on_intermediate=None if paused else (lambda p: _join_cgroups(targets, p)),
+            child_main=_child)
         chan.expect(READY)
         create_mod.set_rlimits(pid, proc.get("rlimits") or [])
+        if paused:
+            _join_cgroups(targets, pid)
         chan.send(RUN)
-        frame = chan.recv()
+        frame = None if (paused and opts.detach) else chan.recv()
         if frame is not None and frame["type"] == seccomp.FRAME_LISTENER and sec_cfg:
             seccomp.serve_listener(frame, pid, sec_cfg, {
                 "ociVersion": saved.get("ociVersion"), "id": opts.container_id,
