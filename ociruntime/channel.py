@@ -15,6 +15,10 @@ I at any point and ends the exchange (``{"type": "error", "message": str}``)::
     | write uid_map/gid_map          |
     |-- usermap-done --------------->|
     |                                | unshare(remaining namespaces)
+    |<-------------- mountsources ---|   (user + mount namespaces, bind mounts only)
+    | setns into C's mount namespace,|
+    | open each bind source O_PATH   |
+    |-- mountsources-done {fds} ---->|
     |                                |-- fork ------------------------->|
     |<------------------- pid {pid} -|                                  |
     | reap C (exit 0); I is now P's  |  exit                            |
@@ -58,6 +62,8 @@ if TYPE_CHECKING:
 GO = "go"
 USERMAP = "usermap"
 USERMAP_DONE = "usermap-done"
+MOUNTSOURCES = "mountsources"
+MOUNTSOURCES_DONE = "mountsources-done"
 PID = "pid"
 HOOKS = "hooks"
 HOOKS_DONE = "hooks-done"
@@ -88,6 +94,23 @@ class Channel:
         """Send one frame."""
         fields["type"] = frame_type
         self.sock.send(json.dumps(fields).encode())
+
+    def send_with_fds(self, frame_type: str, fds: list[int], **fields: Any) -> None:
+        """Send one frame carrying ``fds`` as SCM_RIGHTS."""
+        fields["type"] = frame_type
+        socket.send_fds(self.sock, [json.dumps(fields).encode()], fds)
+
+    def expect_with_fds(self, frame_type: str) -> tuple[dict[str, Any], list[int]]:
+        """Receive a frame with fds; errors and EOF raise ``InitError`` as in ``expect``."""
+        data, fds, _, _ = socket.recv_fds(self.sock, _MAX_FRAME, 64)
+        if not data:
+            raise InitError(f"init channel closed while waiting for {frame_type!r}")
+        frame = json.loads(data)
+        if frame.get("type") == ERROR:
+            raise InitError(str(frame.get("message", "unknown error")))
+        if frame.get("type") != frame_type:
+            raise InitError(f"unexpected frame {frame.get('type')!r}, wanted {frame_type!r}")
+        return frame, list(fds)
 
     def send_error(self, message: str) -> None:
         """Report a failure to the parent; never raises (the peer may be gone)."""

@@ -51,6 +51,9 @@ class InitPlan:
     preserve_fds: int
     caps: capabilities.CapSets
     last_cap: int
+    #: ``mounts[]`` index -> O_PATH fd of its bind source, opened by the runtime (user
+    #: namespaces only; filled in by the intermediate)
+    mount_sources: dict[int, int] = field(default_factory=dict)
     #: the compiled seccomp filter (compiled by the runtime before the fork)
     seccomp: seccomp.CompiledFilter | None = None
     #: the state given to createContainer/startContainer hooks; ``pid`` and ``status`` are
@@ -124,6 +127,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
         userns=ns.has("user"),
         cgroupns=ns.has("cgroup"),
         mount_label=lx.get("mountLabel") or "",
+        mount_sources=plan.mount_sources,
     )
     if mount_ns:
         # Slave (or the configured propagation) first, so nothing we mount leaks to the host.
@@ -132,8 +136,8 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
         rootfs.bind_rootfs(plan.rootfs)
         os.close(rootfd)
         rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-        for entry in mounts:
-            rootfs.mount_one(rootfd, entry, ctx)
+        for index, entry in enumerate(mounts):
+            rootfs.mount_one(rootfd, entry, ctx, index)
         if not rootfs.has_dev_bind(mounts):
             rootfs.create_devices(rootfd, lx.get("devices") or [], ctx)
             rootfs.setup_ptmx_and_symlinks(rootfd)

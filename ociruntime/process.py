@@ -16,7 +16,15 @@ import os
 from ociruntime import init as init_mod
 from ociruntime import linux as L
 from ociruntime import namespaces
-from ociruntime.channel import GO, PID, USERMAP, USERMAP_DONE, Channel
+from ociruntime.channel import (
+    GO,
+    MOUNTSOURCES,
+    MOUNTSOURCES_DONE,
+    PID,
+    USERMAP,
+    USERMAP_DONE,
+    Channel,
+)
 from ociruntime.errors import InitError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
@@ -52,6 +60,14 @@ def _intermediate(plan: Any, chan: Channel, child_main: ChildMain) -> NoReturn:
         flags = ns.unshare_flags
         if flags:
             L.unshare(flags)
+        if getattr(plan, "mount_sources", None) is not None and "user" in ns.new \
+                and "mount" in ns.new:
+            # Container root may not be able to reach a bind source (a 0700 parent dir on
+            # the host): the runtime, still host root, opens them for us inside our new
+            # mount namespace (runc nsexec's send_mountsources).
+            chan.send(MOUNTSOURCES)
+            frame, fds = chan.expect_with_fds(MOUNTSOURCES_DONE)
+            plan.mount_sources.update(zip(frame["indices"], fds, strict=True))
         if "time" in ns.new:
             offsets = (plan.config.get("linux") or {}).get("timeOffsets") or {}
             text = "".join(
@@ -90,6 +106,36 @@ def write_id_maps(pid: int, linux: dict[str, Any]) -> None:
             os.close(fd)
 
 
+def send_mount_sources(pid: int, config: dict[str, Any], chan: Channel) -> None:
+    """Open every bind-mount source inside ``pid``'s mount namespace, as host root, and send
+    the ``O_PATH`` fds: a mount can only be bound from a mount in the caller's namespace."""
+    from ociruntime import mounts as M
+
+    cwd = os.getcwd()
+    todo = []
+    for i, entry in enumerate(config.get("mounts") or []):
+        if M.parse(entry).is_bind:
+            todo.append((i, os.path.join(cwd, entry.get("source") or "")))
+    own = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    theirs = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    fds: list[int] = []
+    try:
+        L.setns(theirs, L.CLONE_NEWNS)
+        try:
+            for _, src in todo:
+                try:
+                    fds.append(os.open(src, os.O_PATH | os.O_CLOEXEC))
+                except OSError as exc:
+                    raise InitError(f"bind source {src}: {exc.strerror}") from None
+        finally:
+            L.setns(own, L.CLONE_NEWNS)
+            os.chdir(cwd)  # setns moved us to the namespace's root
+        chan.send_with_fds(MOUNTSOURCES_DONE, fds, indices=[i for i, _ in todo])
+    finally:
+        for fd in (own, theirs, *fds):
+            os.close(fd)
+
+
 def spawn(
     plan: Any,
     on_intermediate: Callable[[int], None] | None = None,
@@ -118,6 +164,9 @@ def spawn(
         if frame is not None and frame["type"] == USERMAP:
             write_id_maps(pid, plan.linux)
             parent_end.send(USERMAP_DONE)
+            frame = parent_end.recv()
+        if frame is not None and frame["type"] == MOUNTSOURCES:
+            send_mount_sources(pid, plan.config, parent_end)
             frame = parent_end.recv()
         if frame is None:
             raise InitError("container init exited before it was started")

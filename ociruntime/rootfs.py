@@ -70,6 +70,8 @@ class RootfsContext:
     #: host uid/gid that container root maps to (device ownership under a user namespace)
     root_uid: int = 0
     root_gid: int = 0
+    #: ``mounts[]`` index -> O_PATH fd of a bind source opened by the runtime
+    mount_sources: dict[int, int] | None = None
 
 
 def _clean(path: str) -> str:
@@ -134,12 +136,12 @@ def _apply_after(fdname: str, m: M.MountSpec) -> None:
             os.close(fd)
 
 
-def _bind(rootfd: int, m: M.MountSpec, dest: str) -> None:
-    src = m.source
+def _bind(rootfd: int, m: M.MountSpec, dest: str, src_fd: int | None = None) -> None:
+    src = m.source if src_fd is None else paths.fd_path(src_fd)
     try:
         st = os.stat(src)
     except OSError as exc:
-        raise MountError(exc.errno, f"bind source {src}: {exc.strerror}") from None
+        raise MountError(exc.errno, f"bind source {m.source}: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
         fd = paths.mkdir_all(rootfd, dest)
     else:
@@ -255,13 +257,13 @@ def _tmpcopyup(rootfd: int, dest: str, mounted_fd: int) -> None:
         os.close(src)
 
 
-def mount_one(rootfd: int, entry: dict[str, Any], ctx: RootfsContext) -> None:
+def mount_one(rootfd: int, entry: dict[str, Any], ctx: RootfsContext, index: int = -1) -> None:
     """Mount one ``mounts[]`` entry inside the rootfs (config.md#mounts, in config order)."""
     m = M.parse(entry)
     dest = _clean(m.destination)
     _check_proc_target(dest, m)
     if m.is_bind:
-        _bind(rootfd, m, dest)
+        _bind(rootfd, m, dest, (ctx.mount_sources or {}).get(index))
         return
     if m.type == "cgroup":
         _cgroup_mount(rootfd, m, dest, ctx)
