@@ -6,13 +6,11 @@ import os
 
 from ociruntime import fastjson as json
 from ociruntime.errors import ConfigError
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 
 @dataclass

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from ociruntime import capnames
 from ociruntime import linux as L
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 
 @dataclass

@@ -15,13 +15,11 @@ from ociruntime import fastjson as json
 from ociruntime.container import hook_state, write_pid_file
 from ociruntime.errors import CgroupError, HookError, InitError, OCIRuntimeError, SyscallError
 from ociruntime.log import Logger
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 
 @dataclass

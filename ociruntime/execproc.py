@@ -23,13 +23,11 @@ from ociruntime import linux as L
 from ociruntime.channel import GO, READY, RUN, Channel
 from ociruntime.errors import ExecError, InitError
 from ociruntime.log import Logger
+from ociruntime.record import dataclass, field
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
     from typing import Any, NoReturn
-else:
-    from ociruntime.record import dataclass, field
 
 
 @dataclass

@@ -26,14 +26,12 @@ from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
 from ociruntime.errors import HookError, InitError
+from ociruntime.record import dataclass, field
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from dataclasses import dataclass, field
     from typing import Any, NoReturn
-else:
-    from ociruntime.record import dataclass, field
 
 
 @dataclass

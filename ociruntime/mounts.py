@@ -9,12 +9,7 @@ else is passed to the filesystem as data.
 from __future__ import annotations
 
 from ociruntime import linux as L
-
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from ociruntime.record import dataclass, field
+from ociruntime.record import dataclass, field
 
 # option -> (clear?, flag)
 FLAGS: dict[str, tuple[bool, int]] = {

@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 
 from ociruntime import linux as L
+from ociruntime.record import dataclass, field
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
     from typing import Any
-else:
-    from ociruntime.record import dataclass, field
 
 FLAGS: dict[str, int] = {
     "user": L.CLONE_NEWUSER,

@@ -27,7 +27,7 @@ class _Field:
         self.default_factory = default_factory
 
 
-def field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None = None) -> Any:
+def _field(*, default: Any = _MISSING, default_factory: Callable[[], Any] | None = None) -> Any:
     """A field with a default value or a factory for one (as ``dataclasses.field``)."""
     return _Field(default, default_factory)
 
@@ -106,8 +106,16 @@ def _build(cls: Any, frozen: bool) -> Any:
     return cls
 
 
-def dataclass(cls: Any = None, *, frozen: bool = False) -> Any:
+def _dataclass(cls: Any = None, *, frozen: bool = False) -> Any:
     """``@dataclass`` or ``@dataclass(frozen=True)``."""
     if cls is None:
         return lambda c: _build(c, frozen)
     return _build(cls, frozen)
+
+
+# Type checkers see the standard decorator (and its dataclass plugin); the runtime gets ours.
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:
+    dataclass = _dataclass
+    field = _field

@@ -15,13 +15,11 @@ import stat
 from ociruntime import linux as L
 from ociruntime import mounts as M
 from ociruntime import paths
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 DEFAULT_DEVICES = (
     # path, type, major, minor (runtime-linux.md#default-devices)

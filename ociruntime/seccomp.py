@@ -59,14 +59,12 @@ import ociruntime
 from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.errors import ConfigError, OCIRuntimeError
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 __all__ = [
     "ACTIONS",

@@ -17,13 +17,11 @@ import select
 import socket
 
 from ociruntime import linux as L
+from ociruntime.record import dataclass
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass
     from typing import Any
-else:
-    from ociruntime.record import dataclass
 
 #: SECCOMP_USER_NOTIF_FLAG_CONTINUE
 FLAG_CONTINUE = 1

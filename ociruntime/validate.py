@@ -19,15 +19,13 @@ import re
 import stat
 
 from ociruntime.errors import ConfigError, EmptyIDError
+from ociruntime.record import dataclass, field
 from ociruntime.state import check_id
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from dataclasses import dataclass, field
     from typing import Any, TypeGuard
-else:
-    from ociruntime.record import dataclass, field
 
 __all__ = [
     "AUTO",

@@ -16,12 +16,7 @@ import posixpath
 import time
 
 from ociruntime.errors import CgroupError
-
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from ociruntime.record import dataclass
+from ociruntime.record import dataclass
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_PROC = "/proc"

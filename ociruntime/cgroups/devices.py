@@ -16,14 +16,9 @@ cgroup v1 silently ignores it.
 from __future__ import annotations
 
 from ociruntime.errors import CgroupError
+from ociruntime.record import dataclass, field
 
 from .resources import WILDCARD, DeviceRule
-
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
-if TYPE_CHECKING:
-    from dataclasses import dataclass, field
-else:
-    from ociruntime.record import dataclass, field
 
 _READ, _WRITE, _MKNOD = 1, 2, 4
 

@@ -30,15 +30,10 @@ import struct
 
 from ociruntime import linux as L
 from ociruntime.errors import CgroupError
+from ociruntime.record import dataclass
 
 from .devices import Emulator, perm_set
 from .resources import WILDCARD, DeviceRule
-
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
-if TYPE_CHECKING:
-    from dataclasses import dataclass
-else:
-    from ociruntime.record import dataclass
 
 LICENSE = "Apache"  # runc's string; the kernel only needs a known license name
 

@@ -18,15 +18,13 @@ from __future__ import annotations
 import copy
 
 from ociruntime.errors import CgroupError
+from ociruntime.record import dataclass, field
 
 from .common import check_file_name
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
     from typing import Any
-else:
-    from ociruntime.record import dataclass, field
 
 WILDCARD = -1
 U64_MAX = 2**64 - 1

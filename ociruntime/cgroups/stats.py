@@ -10,12 +10,11 @@ cpuset scalars are always present, map keys are sorted as Go's encoder sorts the
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # dataclasses costs ~15 ms per create; see record.py
+from ociruntime.record import dataclass, field
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from dataclasses import dataclass, field
     from typing import Any
-else:
-    from ociruntime.record import dataclass, field
 
 
 @dataclass
