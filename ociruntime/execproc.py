@@ -242,6 +242,9 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         raise ExecError("args must not be empty")
     if not str(proc.get("cwd") or "/").startswith("/"):
         raise ExecError("cwd must be an absolute path")
+    if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
+        # No LSM label is applied by this runtime: refuse rather than run unconfined.
+        raise ExecError("process labels (--apparmor, --process-label) are not supported")
     if proc.get("terminal") and opts.detach and not opts.console_socket:
         raise ExecError("cannot allocate tty if runc will detach without setting console socket")
     if not proc.get("terminal") and opts.console_socket:

@@ -638,6 +638,17 @@ def check_selinux_label(ctx: ValidationContext) -> None:
         )
 
 
+def check_apparmor_profile(ctx: ValidationContext) -> None:
+    """A profile needs AppArmor: runc would fail writing ``attr/exec``; this runtime does not
+    load profiles, so a config that asks for one is refused instead of run unconfined."""
+    if ctx.process.get("apparmorProfile"):
+        raise ConfigError(
+            "apparmor profile is specified in config, but AppArmor is not supported by this "
+            "runtime or not enabled on this host",
+            field="process.apparmorProfile",
+        )
+
+
 def check_root(ctx: ValidationContext) -> None:
     """runc specconv: ``root must be specified``; runtime-spec: ``root.path`` is REQUIRED."""
     root = ctx.config.get("root")
@@ -1250,6 +1261,7 @@ CHECKS: list[Check] = [
     check_io_priority,
     check_exec_cpu_affinity,
     check_selinux_label,
+    check_apparmor_profile,
     check_root,
     check_rootfs,
     check_namespaces,

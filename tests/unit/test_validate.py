@@ -1371,3 +1371,10 @@ def test_default_host_is_used(config: dict[str, Any], bundle: Path) -> None:
     # No HostInfo given: the real host is probed; the base config needs nothing exotic.
     config["linux"]["namespaces"] = [{"type": "mount"}, {"type": "uts"}]
     assert validate_config(config, str(bundle)) == []
+
+
+def test_apparmor_profile_refused(config: dict[str, Any], bundle: Path, host: HostInfo) -> None:
+    config["process"]["apparmorProfile"] = "docker-default"
+    with pytest.raises(ConfigError) as ei:
+        run(config, bundle, host)
+    assert ei.value.field == "process.apparmorProfile"
