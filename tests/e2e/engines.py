@@ -329,6 +329,10 @@ class Podman:
             "TMPDIR": str(self.tmp),
         }
         self.netns_before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+        #: podman's cgroupfs parent (libpod_parent, with conmon's cgroup below it) is made on
+        #: first use and never removed by podman: removed at the end if this run made it
+        self.libpod_parent_existed = any((h / "libpod_parent").is_dir()
+                                         for h in CGROUP_ROOT.iterdir())
         # Host-global paths podman uses whatever the configuration: containers/image's blob
         # info cache (podman load/build/commit write it) and netavark's state directory.
         # Removed at the end if this run created them (directories only when empty).
@@ -426,6 +430,9 @@ class Podman:
         for cid in self.container_ids_seen():
             for rel in (f"libpod_parent/libpod-{cid}", f"libpod_parent/libpod-conmon-{cid}"):
                 leaks += [f"cgroup left: {c}" for c in remove_cgroups(rel)]
+        if not self.libpod_parent_existed:
+            remove_cgroups("libpod_parent/conmon")
+            remove_cgroups("libpod_parent")
         if os.path.isdir("/run/netns"):
             new = set(os.listdir("/run/netns")) - self.netns_before
             leaks += [f"netns left: /run/netns/{n}" for n in sorted(new)]
