@@ -75,6 +75,9 @@ def create(opts: CreateOptions, log: Logger) -> int:
             "cannot allocate tty if runc will detach without setting console socket")
     if not proc.get("terminal") and opts.console_socket:
         raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
+    from ociruntime import sched
+
+    sched.check(proc, linux)
     if opts.no_pivot and linux.get("rootfsPropagation") in ("private", "rprivate"):
         # runc: with MS_MOVE the old root stays reachable; private propagation would let
         # the host's mounts below it stay pinned in the container.

@@ -17,7 +17,7 @@ import gc
 import json
 import os
 
-from ociruntime import capabilities, capnames, namespaces, seccomp, state, user
+from ociruntime import capabilities, capnames, namespaces, sched, seccomp, state, user
 from ociruntime import init as init_mod
 from ociruntime import linux as L
 from ociruntime.channel import GO, READY, RUN, Channel
@@ -149,6 +149,7 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
     # The runtime sets the rlimits from outside, then lets us go on.
     chan.send(READY)
     chan.expect(RUN)
+    sched.apply(proc, None)
     if plan.no_new_privileges:
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
     # The container's filter applies to exec'd processes too; without NNP it must be
@@ -183,6 +184,10 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
     env = init_mod.environment(proc, home)
     path = init_mod.look_path(proc["args"][0], env)
     init_mod.guard_exe(path, proc["args"][0])
+    final = (proc.get("execCPUAffinity") or {}).get("final")
+    if final:
+        # After the cgroup join (runtime-spec config.md#execcpuaffinity).
+        sched.set_affinity(final, "process.execCPUAffinity.final")
     if plan.seccomp is not None and plan.no_new_privileges:
         seccomp.load_and_report(plan.seccomp, chan.fileno())
     # The channel is close-on-exec: a successful execve is the EOF the runtime waits for.
@@ -242,6 +247,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         raise ExecError("args must not be empty")
     if not str(proc.get("cwd") or "/").startswith("/"):
         raise ExecError("cwd must be an absolute path")
+    sched.check(proc, None)
     if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
         # No LSM label is applied by this runtime: refuse rather than run unconfined.
         raise ExecError("process labels (--apparmor, --process-label) are not supported")
@@ -313,9 +319,16 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         # --ignore-paused it joins only after the handshake, and `-d` does not wait for an
         # exec that can only happen after `resume`.
         paused = st == state.PAUSED
-        pid, chan = process_mod.spawn(
-            plan, on_intermediate=None if paused else (lambda p: _join_cgroups(targets, p)),
-            child_main=_child)
+        initial = (proc.get("execCPUAffinity") or {}).get("initial")
+
+        def place(p: int) -> None:
+            if initial:
+                # Before the process joins the container's cgroups (config.md).
+                sched.set_affinity(initial, "process.execCPUAffinity.initial", p)
+            if not paused:
+                _join_cgroups(targets, p)
+
+        pid, chan = process_mod.spawn(plan, on_intermediate=place, child_main=_child)
         chan.expect(READY)
         create_mod.set_rlimits(pid, proc.get("rlimits") or [])
         if paused:

@@ -21,7 +21,17 @@ import socket
 import stat
 import struct
 
-from ociruntime import capabilities, console, hooks, namespaces, paths, rootfs, seccomp, user
+from ociruntime import (
+    capabilities,
+    console,
+    hooks,
+    namespaces,
+    paths,
+    rootfs,
+    sched,
+    seccomp,
+    user,
+)
 from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
@@ -207,6 +217,10 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # to inside a user namespace) and writes state.json; then tells us to go on.
     chan.send(READY)
     chan.expect(RUN)
+
+    # I/O priority, scheduling policy and NUMA memory policy are inherited across execve;
+    # set while we still hold CAP_SYS_NICE and before a seccomp filter could refuse them.
+    sched.apply(proc, lx)
 
     # Seccomp without noNewPrivileges: loading a filter then needs CAP_SYS_ADMIN, so it
     # happens now, before the capabilities are dropped (runc standard_init_linux.go).

@@ -517,3 +517,49 @@ def libseccomp_version() -> tuple[int, int, int] | None:
     if not ver:
         return None
     return int(ver.contents[0]), int(ver.contents[1]), int(ver.contents[2])
+
+
+# --- process scheduling and memory placement (runtime-spec v1.3 process fields) ----------------
+
+IOPRIO_WHO_PROCESS = 1
+IOPRIO_CLASS_SHIFT = 13
+
+
+def ioprio_set(which: int, who: int, ioprio: int) -> None:
+    """ioprio_set(2)."""
+    _check(_syscall(251, ctypes.c_int(which), ctypes.c_int(who), ctypes.c_int(ioprio)),
+           "ioprio_set")
+
+
+class _SchedAttr(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("sched_policy", ctypes.c_uint32),
+        ("sched_flags", ctypes.c_uint64),
+        ("sched_nice", ctypes.c_int32),
+        ("sched_priority", ctypes.c_uint32),
+        ("sched_runtime", ctypes.c_uint64),
+        ("sched_deadline", ctypes.c_uint64),
+        ("sched_period", ctypes.c_uint64),
+    ]
+
+
+def sched_setattr(policy: int, flags: int = 0, nice: int = 0, priority: int = 0,
+                  runtime: int = 0, deadline: int = 0, period: int = 0, pid: int = 0) -> None:
+    """sched_setattr(2) of ``pid`` (0: the caller)."""
+    attr = _SchedAttr(ctypes.sizeof(_SchedAttr), policy, flags, nice, priority, runtime,
+                      deadline, period)
+    _check(_syscall(314, ctypes.c_int(pid), ctypes.byref(attr), ctypes.c_uint(0)),
+           "sched_setattr")
+
+
+def set_mempolicy(mode: int, nodes: list[int]) -> None:
+    """set_mempolicy(2) with a node mask built from ``nodes``."""
+    words = (ctypes.c_ulong * 16)()
+    for n in nodes:
+        if not 0 <= n < 16 * 64:
+            raise OSError(22, f"set_mempolicy: node {n} out of range")
+        words[n // 64] |= 1 << (n % 64)
+    mask = ctypes.byref(words) if nodes else None
+    _check(_syscall(238, ctypes.c_int(mode), mask, ctypes.c_ulong(16 * 64 + 1 if nodes else 0)),
+           "set_mempolicy")
