@@ -205,6 +205,11 @@ def create(opts: CreateOptions, log: Logger) -> int:
                            json.dumps(saved).encode())
         for w in mgr.warnings:
             log.warning(w)
+        if linux.get("netDevices"):
+            # Host devices move into the new network namespace before any hook runs.
+            from ociruntime import network
+
+            network.move_devices(linux["netDevices"], init_pid)
 
         phase_run = False
         hook_failed = False
