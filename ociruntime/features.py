@@ -181,6 +181,7 @@ def features(proc: str = "/proc") -> dict[str, Any]:
             "selinux": dict(disabled),
             "intelRdt": dict(disabled),
             "mountExtensions": {"idmap": dict(disabled)},
+            "netDevices": {"enabled": True},
         },
         "annotations": {
             ANNOTATION_COMMIT: _git_commit(),

@@ -96,7 +96,9 @@ def test_shape() -> None:
         "selinux",
         "intelRdt",
         "mountExtensions",
+        "netDevices",
     ]
+    assert linux["netDevices"] == {"enabled": True}
     assert linux["namespaces"] == [
         "cgroup",
         "ipc",
