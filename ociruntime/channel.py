@@ -48,8 +48,9 @@ The ``usermap`` exchange happens only when a new user namespace is created, and 
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: socket.py pulls in enum and selectors
 import os
-import socket
+import struct
 
 from ociruntime import fastjson as json
 from ociruntime.errors import InitError
@@ -72,6 +73,23 @@ RUN = "run"
 ERROR = "error"
 
 _MAX_FRAME = 1 << 20
+
+
+def send_fds(sock: socket.socket, data: bytes, fds: list[int]) -> int:
+    """One sendmsg carrying ``data`` and ``fds`` as a single SCM_RIGHTS message."""
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))] if fds else []
+    return sock.sendmsg([data], anc)
+
+
+def recv_fds(sock: socket.socket, size: int, maxfds: int) -> tuple[bytes, list[int]]:
+    """One recvmsg: the data and the fds of its SCM_RIGHTS messages."""
+    data, anc, _flags, _addr = sock.recvmsg(size, socket.CMSG_SPACE(maxfds * 4))
+    fds: list[int] = []
+    for level, kind, payload in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            usable = len(payload) - len(payload) % 4
+            fds.extend(struct.unpack(f"{usable // 4}i", payload[:usable]))
+    return data, fds
 
 
 class Channel:
@@ -98,11 +116,11 @@ class Channel:
     def send_with_fds(self, frame_type: str, fds: list[int], **fields: Any) -> None:
         """Send one frame carrying ``fds`` as SCM_RIGHTS."""
         fields["type"] = frame_type
-        socket.send_fds(self.sock, [json.dumps(fields).encode()], fds)
+        send_fds(self.sock, json.dumps(fields).encode(), fds)
 
     def expect_with_fds(self, frame_type: str) -> tuple[dict[str, Any], list[int]]:
         """Receive a frame with fds; errors and EOF raise ``InitError`` as in ``expect``."""
-        data, fds, _, _ = socket.recv_fds(self.sock, _MAX_FRAME, 64)
+        data, fds = recv_fds(self.sock, _MAX_FRAME, 64)
         if not data:
             raise InitError(f"init channel closed while waiting for {frame_type!r}")
         frame = json.loads(data)

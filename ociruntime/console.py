@@ -7,12 +7,13 @@ the master over the console socket as exactly one ``SCM_RIGHTS`` fd with the pay
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: socket.py pulls in enum and selectors
 import fcntl
 import os
-import socket
 import struct
 
 from ociruntime import linux as L
+from ociruntime.channel import send_fds
 
 TIOCSCTTY = 0x540E
 TIOCSWINSZ = 0x5414
@@ -52,7 +53,7 @@ def send_master(sock_fd: int, master: int) -> None:
     """One sendmsg: payload ``/dev/ptmx``, one SCM_RIGHTS fd (the master)."""
     sock = socket.socket(fileno=sock_fd)
     try:
-        socket.send_fds(sock, [b"/dev/ptmx"], [master])
+        send_fds(sock, b"/dev/ptmx", [master])
     finally:
         sock.detach()
 

@@ -53,12 +53,12 @@ def create(opts: CreateOptions, log: Logger) -> int:
     """Create the container and leave its init blocked on the exec fifo; returns its pid."""
     # Lazy imports: state/start/kill/delete never pay for the create path's modules.
     from ociruntime import bundle as bundle_mod
-    from ociruntime import capabilities, capnames, namespaces, validate
+    from ociruntime import capabilities, capnames, namespaces
     from ociruntime import init as init_mod
     from ociruntime import process as process_mod
 
     # The id is checked before anything exists, so a bad id creates nothing.
-    validate.validate_id(opts.container_id)
+    state.check_id(opts.container_id)
     root = state.ensure_root(opts.root)
     pid_file = os.path.abspath(opts.pid_file) if opts.pid_file else None
 

@@ -13,11 +13,11 @@ top, users were resolved before the pivot, and only raw ``os`` calls remain.
 from __future__ import annotations
 
 import _signal as signal  # the C module: signal.py would import enum
+import _socket as socket  # the C module: socket.py pulls in enum and selectors
 import errno
 import fcntl
 import gc
 import os
-import socket
 import stat
 import struct
 

@@ -51,7 +51,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import socket
 import stat
 import struct
 
@@ -897,6 +896,8 @@ def send_listener(
     or failing agent raises :class:`SeccompError` with runc's wording.
     """
     payload = json.dumps(container_process_state, compact=True).encode()
+    import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     try:
         sock.settimeout(timeout)

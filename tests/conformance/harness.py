@@ -281,6 +281,8 @@ class Harness:
         self.pids: dict[int, int] = {}  # pid -> starttime, every container process seen
         self.consoles: list[ConsoleSocket] = []
         self.cgroups: list[str] = []
+        self.cgroup_dirs: list[Path] = []  # host cgroup directories to remove (deepest first)
+        self.public_dirs: list[Path] = []
         self.children_before = live_children()
         self._n = 0
 
@@ -298,11 +300,24 @@ class Harness:
         return path
 
     def bundle(self, config: dict[str, Any] | None = None, *, shared: bool = False,
-               args: list[str] | None = None) -> Bundle:
-        """A bundle with its own copy of the rootfs; ``shared`` binds a host dir at /shared."""
+               args: list[str] | None = None, public: bool = False) -> Bundle:
+        """A bundle with its own copy of the rootfs; ``shared`` binds a host dir at /shared.
+
+        ``public`` puts the bundle in a directory of its own under /tmp that every uid may
+        traverse (mode 0711), for containers whose root is an unprivileged host uid (user
+        namespaces): pytest's tmp_path is 0700. It is removed on cleanup.
+        """
         self._n += 1
-        path = self.tmp / f"bundle{self._n}"
+        if public:
+            top = Path(tempfile.mkdtemp(prefix="oci-conf-", dir="/tmp"))
+            top.chmod(0o711)
+            self.public_dirs.append(top)
+            path = top / f"bundle{self._n}"
+        else:
+            path = self.tmp / f"bundle{self._n}"
         path.mkdir()
+        if public:
+            path.chmod(0o711)
         cfg = copy.deepcopy(config if config is not None else base_config())
         shutil.copytree(self.base_rootfs, path / "rootfs", symlinks=True)
         shared_dir = None
@@ -458,6 +473,49 @@ class Harness:
             assert d.ok, f"delete of a stopped container failed: {d}"
         return out
 
+    def created(self, bundle: Bundle, check: bool = True) -> tuple[str, int]:
+        """``create`` only; returns the id and the container process's pid."""
+        cid = self.new_id()
+        r = self.create(bundle, cid)
+        assert r.ok or not check, f"create failed: {r}"
+        if not r.ok:
+            return cid, 0
+        return cid, int(self.state(cid)["pid"])
+
+    def running(self, bundle: Bundle) -> tuple[str, int]:
+        """create + start of a bundle whose program stays up; returns the id and pid."""
+        cid, pid = self.created(bundle)
+        self.start(cid, check=True)
+        return cid, pid
+
+    def expect_error(self, bundle: Bundle) -> Result:
+        """``create`` and, if that succeeded, ``start``: one of them MUST fail, and the user
+        program MUST NOT have run (checked with a marker bundle, ``shared=True``, whose
+        program logs a ``process`` entry). Returns the failing call's result."""
+        cid = self.new_id()
+        r = self.create(bundle, cid)
+        if r.ok:
+            s = self.start(cid)
+            time.sleep(0.2)
+            assert not s.ok, ("an error was expected, but create and start succeeded; "
+                              f"container stderr: {self.errput(cid)[-500:]!r}")
+            r = s
+        if bundle.shared is not None:
+            assert "process" not in names(bundle.hook_entries()), \
+                f"the runtime errored ({r.stderr.strip()[-300:]!r}) but the user program ran"
+        return r
+
+    def exec(self, cid: str, args: list[str] | None = None, *,
+             process: dict[str, Any] | None = None, timeout: float = 60) -> Result:
+        """``exec [--process FILE] ID [ARGS...]`` with captured stdout/stderr."""
+        extra: list[str] = []
+        if process is not None:
+            self._n += 1
+            pf = self.tmp / f"process{self._n}.json"
+            pf.write_text(json.dumps(process))
+            extra = ["--process", str(pf)]
+        return self.rt("exec", *extra, cid, *(args or []), timeout=timeout)
+
     def probe(self, bundle: Bundle | None = None, *, console: ConsoleSocket | None = None,
               **kw: Any) -> dict[str, Any]:
         """Run the probe in a container (``bundle`` or one made from ``kw``); parsed JSON."""
@@ -538,10 +596,72 @@ class Harness:
                         d.rmdir()
                     except OSError:
                         pass
+        for d in sorted(self.cgroup_dirs, key=lambda p: len(p.parts), reverse=True):
+            try:
+                d.rmdir()
+            except OSError:
+                pass
         for c in self.consoles:
             c.close()
+        for d in self.public_dirs:
+            shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
         return problems
+
+
+# ---- cgroups as the host sees them -------------------------------------------------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_mounts() -> dict[str, Path]:
+    """Controller (or ``name=...``) -> mount point of its hierarchy; ``""`` is cgroup2."""
+    out: dict[str, Path] = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 5 or len(rest) < 3:
+            continue
+        mp = Path(fields[4].replace("\\040", " "))
+        if rest[0] == "cgroup2":
+            out.setdefault("", mp)
+        elif rest[0] == "cgroup":
+            for opt in rest[2].split(","):
+                if opt in ("rw", "ro") or opt.startswith(("release_agent=", "clone_children")):
+                    continue
+                out.setdefault(opt, mp)
+    return out
+
+
+def proc_cgroups(pid: int | str) -> dict[str, str]:
+    """``/proc/PID/cgroup`` as controller -> path (``""`` for the cgroup2 line)."""
+    out: dict[str, str] = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _hid, ctrls, path = line.split(":", 2)
+        for c in ctrls.split(",") if ctrls else [""]:
+            out[c] = path
+    return out
+
+
+def cgroup_dir(pid: int | str, controller: str) -> Path | None:
+    """The host directory of ``pid``'s cgroup in ``controller``'s hierarchy (None if the
+    controller is not mounted)."""
+    mp = cgroup_mounts().get(controller)
+    path = proc_cgroups(pid).get(controller)
+    if mp is None or path is None:
+        return None
+    return mp / path.lstrip("/")
+
+
+def cgroup_v2_controllers() -> set[str]:
+    """Controllers available in the cgroup2 hierarchy (hybrid: often none or hugetlb)."""
+    mp = cgroup_mounts().get("")
+    if mp is None:
+        return set()
+    try:
+        return set((mp / "cgroup.controllers").read_text().split())
+    except OSError:
+        return set()
 
 
 # ---- the official state schema ---------------------------------------------------------------

@@ -5,8 +5,10 @@
  * rootfs as /probe. It has no dependencies, so it also runs as a hook on the host.
  *
  * Usage:
- *   probe [all] [-o FILE] [--stat PATH]... [--sysctl KEY]... [--write PATH]... [--sleep SEC]
- *       everything below, plus the asked-for stats, sysctls and write tests
+ *   probe [all] [-o FILE] [--stat PATH]... [--sysctl KEY]... [--write PATH]... [--read PATH]...
+ *             [--ls DIR]... [--syscall NAME]... [--sleep SEC]
+ *       everything below, plus the asked-for stats, sysctls, write tests, reads, directory
+ *       listings and raw system calls
  *   probe stat PATH...         {"stat": {PATH: {...}}}
  *   probe sysctl KEY...        {"sysctl": {KEY: "value" | null}}
  *   probe write PATH...        {"write": {PATH: {"errno": N, "error": "ENAME"}}}
@@ -16,6 +18,21 @@
  *       argv, env, cwd, pid, namespaces, uids, the comm of the state's pid, a CLOCK_MONOTONIC
  *       time; exit status from $PROBE_HOOK_EXIT (default 0)
  *   probe signal [-o FILE]     wait for any catchable signal, then report {"signal": N}
+ *   probe read PATH...         {"read": {PATH: {"errno": N, "error": "ENAME", "size": N,
+ *       "head": "the first 64 bytes"}}}
+ *   probe ls DIR...            {"ls": {DIR: ["name", ...] | {"errno": N, "error": "ENAME"}}}
+ *   probe syscall NAME...      {"syscall": {NAME: {"ret": N, "errno": N}}}: a raw syscall(2)
+ *       with fixed harmless arguments: getpid, getppid, getcwd, getpriority0
+ *       (getpriority(PRIO_PROCESS, 0)), getpriority1 (getpriority(PRIO_PGRP, 0))
+ *   probe sched                only the "sched" section (below)
+ *
+ * `all` also reports "sched": the scheduling and execution attributes of the process, read
+ * with raw system calls: sched_getattr (policy, flags, nice, priority, runtime, deadline,
+ * period), ioprio_get(IOPRIO_WHO_PROCESS) ("ioprio", the raw value: class << 13 | level),
+ * sched_getaffinity ("affinity": the CPU list), get_mempolicy ("mempolicy": the raw mode with
+ * its flag bits, the node list), personality(0xffffffff) and uname's machine; and "clocks"
+ * (CLOCK_MONOTONIC / CLOCK_BOOTTIME / CLOCK_REALTIME in ns) and "idmap" (uid_map, gid_map,
+ * setgroups of /proc/self).
  *
  * Every report also carries "argv"; arguments after "--" are only reported there. With -o FILE the JSON is written to FILE (created or
  * truncated) instead of stdout. --sleep SEC sleeps after reporting (to keep the container
@@ -34,13 +51,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
+#include <sys/personality.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,6 +154,10 @@ static const char *errname(int e)
     case ETXTBSY: return "ETXTBSY";
     case ENXIO: return "ENXIO";
     case ENODEV: return "ENODEV";
+    case ESRCH: return "ESRCH";
+    case ENOSYS: return "ENOSYS";
+    case EBADMSG: return "EBADMSG";
+    case ENOTSUP: return "ENOTSUP";
     default: return "E?";
     }
 }
@@ -577,6 +601,200 @@ static void emit_write(const char *path)
     out("{\"errno\":%d,\"error\":\"%s\"}", err, errname(err));
 }
 
+
+/* ---- scheduling, clocks, id maps (v1.3 process fields, personality, time namespace) --- */
+
+struct probe_sched_attr { /* struct sched_attr of the kernel (SCHED_ATTR_SIZE_VER1) */
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+    uint32_t sched_util_min;
+    uint32_t sched_util_max;
+};
+
+static void emit_cpu_list(cpu_set_t *set)
+{
+    put("[", 1);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, set)) {
+            comma();
+            out("%d", c);
+        }
+    put("]", 1);
+}
+
+static void emit_sched(void)
+{
+    key("sched");
+    put("{", 1);
+    struct probe_sched_attr a;
+    memset(&a, 0, sizeof a);
+    key("attr");
+    if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) == 0) {
+        out("{\"policy\":%u,\"flags\":%llu,\"nice\":%d,\"priority\":%u,\"runtime\":%llu,"
+            "\"deadline\":%llu,\"period\":%llu}",
+            a.sched_policy, (unsigned long long)a.sched_flags, a.sched_nice, a.sched_priority,
+            (unsigned long long)a.sched_runtime, (unsigned long long)a.sched_deadline,
+            (unsigned long long)a.sched_period);
+    } else {
+        out("{\"errno\":%d,\"error\":\"%s\"}", errno, errname(errno));
+    }
+    key("ioprio");
+    long io = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+    out("%ld", io);
+    key("ioprio_pgrp");
+    io = syscall(SYS_ioprio_get, 2 /* IOPRIO_WHO_PGRP */, 0);
+    out("%ld", io);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    key("affinity");
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        emit_cpu_list(&set);
+    else
+        put("null", 4);
+    key("mempolicy");
+    int mode = -1;
+    unsigned long mask[16];
+    memset(mask, 0, sizeof mask);
+    if (syscall(SYS_get_mempolicy, &mode, mask, (unsigned long)(sizeof mask * 8), NULL, 0UL) == 0) {
+        out("{\"mode\":%d,\"nodes\":[", mode);
+        int first = 1;
+        for (unsigned n = 0; n < sizeof mask * 8; n++)
+            if (mask[n / (8 * sizeof(long))] >> (n % (8 * sizeof(long))) & 1) {
+                out(first ? "%u" : ",%u", n);
+                first = 0;
+            }
+        put("]}", 2);
+    } else {
+        out("{\"errno\":%d,\"error\":\"%s\"}", errno, errname(errno));
+    }
+    key("personality");
+    out("%d", personality(0xffffffff));
+    struct utsname u;
+    key("machine");
+    if (uname(&u) == 0)
+        jstr(u.machine);
+    else
+        put("null", 4);
+    put("}", 1);
+}
+
+static void emit_clocks(void)
+{
+    static const struct {
+        const char *name;
+        clockid_t id;
+    } clocks[] = {{"monotonic", CLOCK_MONOTONIC}, {"boottime", CLOCK_BOOTTIME},
+                  {"realtime", CLOCK_REALTIME}, {NULL, 0}};
+    key("clocks");
+    put("{", 1);
+    for (int i = 0; clocks[i].name; i++) {
+        struct timespec ts;
+        if (clock_gettime(clocks[i].id, &ts) != 0)
+            continue;
+        key(clocks[i].name);
+        out("%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    }
+    put("}", 1);
+}
+
+static void emit_idmap(void)
+{
+    key("idmap");
+    put("{", 1);
+    emit_file_string("uid_map", "/proc/self/uid_map");
+    emit_file_string("gid_map", "/proc/self/gid_map");
+    emit_file_string("setgroups", "/proc/self/setgroups");
+    put("}", 1);
+}
+
+static void emit_read(const char *path)
+{
+    key(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        out("{\"errno\":%d,\"error\":\"%s\"}", errno, errname(errno));
+        return;
+    }
+    char head[64];
+    size_t nhead = 0;
+    long long size = 0;
+    char b[4096];
+    int err = 0;
+    for (;;) {
+        ssize_t r = read(fd, b, sizeof b);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            err = errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        if (nhead < sizeof head) {
+            size_t take = (size_t)r < sizeof head - nhead ? (size_t)r : sizeof head - nhead;
+            memcpy(head + nhead, b, take);
+            nhead += take;
+        }
+        size += r;
+        if (size > (1 << 20))
+            break; /* enough to know it is readable */
+    }
+    close(fd);
+    out("{\"errno\":%d,\"error\":\"%s\",\"size\":%lld,\"head\":", err, errname(err), size);
+    jstr_n(head, nhead);
+    put("}", 1);
+}
+
+static void emit_ls(const char *path)
+{
+    key(path);
+    DIR *d = opendir(path);
+    if (!d) {
+        out("{\"errno\":%d,\"error\":\"%s\"}", errno, errname(errno));
+        return;
+    }
+    put("[", 1);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        comma();
+        jstr(e->d_name);
+    }
+    closedir(d);
+    put("]", 1);
+}
+
+static void emit_syscall(const char *name)
+{
+    char b[PATH_MAX];
+    long r;
+    errno = 0;
+    if (strcmp(name, "getpid") == 0)
+        r = syscall(SYS_getpid);
+    else if (strcmp(name, "getppid") == 0)
+        r = syscall(SYS_getppid);
+    else if (strcmp(name, "getcwd") == 0)
+        r = syscall(SYS_getcwd, b, sizeof b);
+    else if (strcmp(name, "getpriority0") == 0)
+        r = syscall(SYS_getpriority, 0 /* PRIO_PROCESS */, 0);
+    else if (strcmp(name, "getpriority1") == 0)
+        r = syscall(SYS_getpriority, 1 /* PRIO_PGRP */, 0);
+    else {
+        r = -1;
+        errno = ENOSYS;
+    }
+    int e = r < 0 ? errno : 0;
+    key(name);
+    out("{\"ret\":%ld,\"errno\":%d,\"error\":\"%s\"}", r, e, errname(e));
+}
+
 /* ---- modes --------------------------------------------------------------------------- */
 
 static int write_out(const char *file)
@@ -733,7 +951,7 @@ int main(int argc, char **argv)
 
     const char *outfile = NULL;
     int sleep_sec = -1;
-    enum { NONE, STAT, SYSCTL, WRITE } list = NONE;
+    enum { NONE, STAT, SYSCTL, WRITE, READ, LS, SYSCALL, SCHED } list = NONE;
     int is_all = 1;
     int first = 1;
     if (argc > 1 && argv[1][0] != '-') {
@@ -748,6 +966,18 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "write") == 0) {
             is_all = 0;
             list = WRITE;
+        } else if (strcmp(mode, "read") == 0) {
+            is_all = 0;
+            list = READ;
+        } else if (strcmp(mode, "ls") == 0) {
+            is_all = 0;
+            list = LS;
+        } else if (strcmp(mode, "syscall") == 0) {
+            is_all = 0;
+            list = SYSCALL;
+        } else if (strcmp(mode, "sched") == 0) {
+            is_all = 0;
+            list = SCHED;
         } else if (strcmp(mode, "signal") == 0) {
             is_all = 0;
         } else {
@@ -758,8 +988,9 @@ int main(int argc, char **argv)
 
     /* Collect the option lists first, so that each section is emitted once. */
     const char **stats = calloc(argc, sizeof *stats), **sysctls = calloc(argc, sizeof *sysctls),
-               **writes = calloc(argc, sizeof *writes);
-    int nstat = 0, nsysctl = 0, nwrite = 0;
+               **writes = calloc(argc, sizeof *writes), **reads = calloc(argc, sizeof *reads),
+               **lss = calloc(argc, sizeof *lss), **calls = calloc(argc, sizeof *calls);
+    int nstat = 0, nsysctl = 0, nwrite = 0, nread = 0, nls = 0, ncall = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--") == 0)
@@ -774,12 +1005,24 @@ int main(int argc, char **argv)
             sysctls[nsysctl++] = argv[++i];
         } else if (strcmp(a, "--write") == 0 && i + 1 < argc) {
             writes[nwrite++] = argv[++i];
+        } else if (strcmp(a, "--read") == 0 && i + 1 < argc) {
+            reads[nread++] = argv[++i];
+        } else if (strcmp(a, "--ls") == 0 && i + 1 < argc) {
+            lss[nls++] = argv[++i];
+        } else if (strcmp(a, "--syscall") == 0 && i + 1 < argc) {
+            calls[ncall++] = argv[++i];
         } else if (list == STAT) {
             stats[nstat++] = a;
         } else if (list == SYSCTL) {
             sysctls[nsysctl++] = a;
         } else if (list == WRITE) {
             writes[nwrite++] = a;
+        } else if (list == READ) {
+            reads[nread++] = a;
+        } else if (list == LS) {
+            lss[nls++] = a;
+        } else if (list == SYSCALL) {
+            calls[ncall++] = a;
         } else {
             fprintf(stderr, "probe: unexpected argument %s\n", a);
             return 2;
@@ -802,7 +1045,12 @@ int main(int argc, char **argv)
         emit_fds();
         emit_tty();
         emit_mounts();
+        emit_sched();
+        emit_clocks();
+        emit_idmap();
     }
+    if (list == SCHED)
+        emit_sched();
     if (nstat || list == STAT) {
         key("stat");
         put("{", 1);
@@ -822,6 +1070,27 @@ int main(int argc, char **argv)
         put("{", 1);
         for (int i = 0; i < nwrite; i++)
             emit_write(writes[i]);
+        put("}", 1);
+    }
+    if (nread || list == READ) {
+        key("read");
+        put("{", 1);
+        for (int i = 0; i < nread; i++)
+            emit_read(reads[i]);
+        put("}", 1);
+    }
+    if (nls || list == LS) {
+        key("ls");
+        put("{", 1);
+        for (int i = 0; i < nls; i++)
+            emit_ls(lss[i]);
+        put("}", 1);
+    }
+    if (ncall || list == SYSCALL) {
+        key("syscall");
+        put("{", 1);
+        for (int i = 0; i < ncall; i++)
+            emit_syscall(calls[i]);
         put("}", 1);
     }
     put("}", 1);
