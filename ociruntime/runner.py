@@ -9,10 +9,10 @@ private socketpair and copy both directions with the host terminal in raw mode.
 
 from __future__ import annotations
 
+import _signal as signal  # the C modules: signal.py and socket.py pull in enum
+import _socket as socket
 import os
 import select
-import signal
-import socket
 
 from ociruntime import container, create
 from ociruntime.log import Logger
@@ -64,7 +64,9 @@ def run(opts: create.CreateOptions, log: Logger, keep: bool = False) -> int:
             theirs.close()
     master = -1
     if ours is not None:
-        _, fds, _, _ = socket.recv_fds(ours, 4096, 1)
+        from ociruntime.channel import recv_fds
+
+        _, fds = recv_fds(ours, 4096, 1)
         ours.close()
         master = fds[0] if fds else -1
     try:

@@ -5,6 +5,8 @@
 * The session builds ``helper/probe.c`` with ``gcc -static -O2`` into a temp dir and a busybox
   rootfs with ``bundles/build-rootfs.sh`` that carries it as ``/probe`` (and ``/bin/probe``);
   every bundle gets a private copy of that rootfs.
+* ``rtcheck`` (session) builds ``runtime_tools/main.go`` against Debian's runtime-tools with
+  ``GO111MODULE=off GOPATH=/usr/share/gocode go build`` (test_runtime_tools.py).
 * ``oci`` (a ``harness.Harness``) gives each test a private ``--root`` and unique ids, and on
   teardown force-deletes everything, kills by pid only container processes that survived, and
   reaps them (the test process is a child subreaper while a test runs).
@@ -168,6 +170,32 @@ def probe_rootfs(tmp_path_factory: pytest.TempPathFactory, probe_bin: Path) -> P
         shutil.copy2(probe_bin, dest)
         dest.chmod(0o755)
     return path
+
+
+RUNTIME_TOOLS_GOPATH = Path("/usr/share/gocode")
+RUNTIME_TOOLS_SRC = RUNTIME_TOOLS_GOPATH / "src/github.com/opencontainers/runtime-tools"
+RUNTIME_TOOLS_MISSING = (
+    "runtime-tools cross-check: Debian's golang-go and golang-github-opencontainers-runtime-"
+    "tools-dev are not installed (./install.sh installs them)")
+
+
+@pytest.fixture(scope="session")
+def rtcheck(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """runtime_tools/main.go built against Debian's runtime-tools in GOPATH mode
+    (``GO111MODULE=off GOPATH=/usr/share/gocode go build``) into a temp dir, never committed.
+    The build cache is kept in /tmp between runs (a cold build takes ~10 s)."""
+    go = shutil.which("go")
+    if go is None or not (RUNTIME_TOOLS_SRC / "validate").is_dir():
+        pytest.skip(RUNTIME_TOOLS_MISSING)
+    out = tmp_path_factory.mktemp("rtcheck") / "rtcheck"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GO")}
+    env.update(GO111MODULE="off", GOPATH=str(RUNTIME_TOOLS_GOPATH),
+               GOCACHE=os.environ.get("GOCACHE", "/tmp/oci-conformance-gocache"))
+    p = subprocess.run([go, "build", "-o", str(out), "main.go"], cwd=HERE / "runtime_tools",
+                       env=env, capture_output=True, text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"building runtime_tools/main.go failed:\n{p.stderr}")
+    return out
 
 
 @pytest.fixture
