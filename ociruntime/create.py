@@ -70,11 +70,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
     config = b.config
     proc = config.get("process") or {}
     linux = config.get("linux") or {}
-    if proc.get("terminal") and opts.detach and not opts.console_socket:
-        raise OCIRuntimeError(
-            "cannot allocate tty if runc will detach without setting console socket")
-    if not proc.get("terminal") and opts.console_socket:
-        raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
+    check_terminal(bool(proc.get("terminal")), opts.detach, opts.console_socket)
     from ociruntime import sched
 
     sched.check(proc, linux)
@@ -302,6 +298,15 @@ def create(opts: CreateOptions, log: Logger) -> int:
             console_sock.close()
         if fifo_fd >= 0:
             os.close(fifo_fd)
+
+
+def check_terminal(terminal: bool, detach: bool, console_socket: str | None) -> None:
+    """runc's ``checkTerminal``: a detached tty needs a console socket, and a socket a tty."""
+    if terminal and detach and not console_socket:
+        raise OCIRuntimeError(
+            "cannot allocate tty if runc will detach without setting console socket")
+    if not terminal and console_socket:
+        raise OCIRuntimeError("cannot use console socket if runc will not detach or allocate tty")
 
 
 def _set_limits(mgr: Any, linux: dict[str, Any]) -> None:

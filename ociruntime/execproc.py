@@ -251,10 +251,9 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
     if proc.get("apparmorProfile") or proc.get("selinuxLabel"):
         # No LSM label is applied by this runtime: refuse rather than run unconfined.
         raise ExecError("process labels (--apparmor, --process-label) are not supported")
-    if proc.get("terminal") and opts.detach and not opts.console_socket:
-        raise ExecError("cannot allocate tty if runc will detach without setting console socket")
-    if not proc.get("terminal") and opts.console_socket:
-        raise ExecError("cannot use console socket if runc will not detach or allocate tty")
+    from ociruntime.create import check_terminal
+
+    check_terminal(bool(proc.get("terminal")), opts.detach, opts.console_socket)
     config = saved.get("config") or {}
     cproc = config.get("process") or {}
     if not proc.get("capabilities"):
