@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 repo=$(pwd)
 
 packages=(runc crun podman conmon buildah containerd busybox-static libseccomp2 gcc libc6-dev bats jq
-          iproute2 python3 python3-venv python3-pip)
+          iproute2 python3 python3-venv python3-pip golang-go golang-github-opencontainers-runtime-tools-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
