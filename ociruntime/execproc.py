@@ -150,6 +150,7 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
     chan.send(READY)
     chan.expect(RUN)
     sched.apply(proc, None)
+    init_mod.mark_fds_cloexec(3 + plan.preserve_fds)
     if plan.no_new_privileges:
         L.prctl(L.PR_SET_NO_NEW_PRIVS, 1)
     # The container's filter applies to exec'd processes too; without NNP it must be

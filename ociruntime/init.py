@@ -35,7 +35,7 @@ from ociruntime import (
 from ociruntime import fastjson as json
 from ociruntime import linux as L
 from ociruntime.channel import GO, HOOKS, HOOKS_DONE, READY, RUN, Channel
-from ociruntime.errors import HookError, InitError
+from ociruntime.errors import InitError
 from ociruntime.record import dataclass, field
 
 TYPE_CHECKING = False
@@ -173,6 +173,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
         rootfs.move_root(plan.rootfs)
     else:
         rootfs.chroot_root(plan.rootfs)
+
     # From here on the host filesystem is out of reach; see the module docstring.
 
     _reopen_dev_null()
@@ -206,6 +207,10 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
         rootfs.readonly_path(path)
     for path in lx.get("maskedPaths") or []:
         rootfs.mask_path(path, lx.get("mountLabel") or "")
+    # rootfsPropagation shared/unbindable, on the container's finished tree: an unbindable
+    # "/" would refuse the binds of the steps above.
+    if mount_ns:
+        rootfs.finish_root_propagation(lx.get("rootfsPropagation"))
 
     if lx.get("personality"):
         _set_personality(lx["personality"])
@@ -221,6 +226,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # I/O priority, scheduling policy and NUMA memory policy are inherited across execve;
     # set while we still hold CAP_SYS_NICE and before a seccomp filter could refuse them.
     sched.apply(proc, lx)
+    mark_fds_cloexec(3 + plan.preserve_fds)
 
     # Seccomp without noNewPrivileges: loading a filter then needs CAP_SYS_ADMIN, so it
     # happens now, before the capabilities are dropped (runc standard_init_linux.go).
@@ -280,16 +286,30 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     try:
         hooks.run_hooks((plan.config.get("hooks") or {}).get("startContainer"),
                         _hook_state(plan, "created"))
-    except HookError as exc:
-        report(str(exc))
+        exec_user_process(path, proc["args"], env, preserve_end, on_error=report)
+    except BaseException as exc:  # noqa: BLE001 - the channel is closed: report on the fifo
+        report(error_message(exc))
         os._exit(1)
-
-    exec_user_process(path, proc["args"], env, preserve_end, on_error=report)
 
 
 def _hook_state(plan: InitPlan, status: str) -> bytes:
     state = dict(plan.hook_state, status=status, pid=os.getpid())
     return json.dumps(state).encode()
+
+
+def mark_fds_cloexec(preserve_end: int) -> None:
+    """Keep fds 3..preserve_end-1 across exec, mark every later one close-on-exec.
+
+    Marked rather than closed, so a failing execve can still be reported; done before the
+    seccomp filter is loaded, since a profile may refuse close_range (CVE-2024-21626: no
+    host fd may survive into the container).
+    """
+    for fd in range(3, preserve_end):
+        try:
+            os.set_inheritable(fd, True)
+        except OSError:
+            pass
+    L.close_range(preserve_end, 0xFFFFFFFF, L.CLOSE_RANGE_CLOEXEC)
 
 
 def exec_user_process(
@@ -299,18 +319,13 @@ def exec_user_process(
     preserve_end: int,
     on_error: Callable[[str], None] | None = None,
 ) -> NoReturn:
-    """Reset signals, close every fd but stdio and --preserve-fds at exec, and execve.
-
-    Every fd from ``preserve_end`` up is marked close-on-exec rather than closed, so a
-    failing execve can still be reported over the channel (CVE-2024-21626: no host fd may
-    survive into the container).
-    """
-    for fd in range(3, preserve_end):
-        try:
-            os.set_inheritable(fd, True)
-        except OSError:
-            pass
-    L.close_range(preserve_end, 0xFFFFFFFF, L.CLOSE_RANGE_CLOEXEC)
+    """Reset signals, make sure every fd but stdio and --preserve-fds closes at exec, and
+    execve (``mark_fds_cloexec`` already ran before any seccomp filter; this repeats it for
+    fds opened since, and a filter that refuses close_range is fine then)."""
+    try:
+        mark_fds_cloexec(preserve_end)
+    except OSError:
+        pass
     # Python ignores SIGPIPE/SIGXFSZ and handles SIGINT; the container gets defaults and an
     # empty signal mask (runc 1.1.5 leaks a blocked mask; crun clears it: security.md D8).
     for sig in range(1, signal.NSIG):

@@ -38,18 +38,23 @@ def move_devices(devices: dict[str, dict[str, Any]], init_pid: int) -> None:
                 if flags & IFA_F_PERMANENT:
                     addrs.append((msg.get_attr("IFA_ADDRESS"), msg["prefixlen"]))
             name = (dev or {}).get("name") or host_name
+            links = ip.get_links(index)
+            mac = links[0].get_attr("IFLA_ADDRESS") if links else None
             try:
                 ip.link("set", index=index, net_ns_pid=init_pid, ifname=name)
             except Exception as exc:  # noqa: BLE001 - pyroute2's NetlinkError and friends
                 raise OCIRuntimeError(
                     f"linux.netDevices: move {host_name!r} into the container as {name!r}: "
                     f"{exc}") from None
-            if addrs:
-                _add_addresses(init_pid, name, addrs)
+            # The move leaves the device down and without addresses: the spec wants it up
+            # with its permanent addresses (config-linux.md#network-devices).
+            _configure_inside(init_pid, name, mac, addrs)
 
 
-def _add_addresses(init_pid: int, name: str, addrs: list[tuple[str, int]]) -> None:
-    """Re-add ``addrs`` to ``name`` inside the container's netns, from a forked child."""
+def _configure_inside(init_pid: int, name: str, mac: str | None,
+                      addrs: list[tuple[str, int]]) -> None:
+    """Re-add ``addrs`` to ``name`` and set it up, inside the container's netns, from a
+    forked child (setns must not move the runtime itself)."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         code = 1
@@ -59,12 +64,19 @@ def _add_addresses(init_pid: int, name: str, addrs: list[tuple[str, int]]) -> No
             from pyroute2 import IPRoute
 
             with IPRoute() as ip:
-                index = ip.link_lookup(ifname=name)[0]
+                # A name with a template (``eth%d``) is only known after the move: the
+                # device is found by its hardware address then.
+                found = ip.link_lookup(ifname=name) if "%" not in name else []
+                if not found and mac:
+                    found = [link["index"] for link in ip.get_links()
+                             if link.get_attr("IFLA_ADDRESS") == mac]
+                index = found[0]
                 for address, prefixlen in addrs:
                     ip.addr("add", index=index, address=address, prefixlen=prefixlen)
+                ip.link("set", index=index, state="up")
             code = 0
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-        raise OCIRuntimeError(f"linux.netDevices: restoring the addresses of {name!r} failed")
+        raise OCIRuntimeError(f"linux.netDevices: configuring {name!r} in the container failed")

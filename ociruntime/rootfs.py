@@ -78,13 +78,26 @@ def _clean(path: str) -> str:
 
 
 def set_root_propagation(propagation: str | None) -> None:
-    """Make the whole mount tree slave (default) or as ``rootfsPropagation`` says.
+    """Before any container mount: the whole tree recursively slave (the default, and for
+    ``slave``/``shared``/``unbindable``) or private (``private``).
 
     Without this, mounts made for the container would propagate back to the host
-    (config-linux.md#rootfs-mount-propagation; runc prepareRoot).
+    (config-linux.md#rootfs-mount-propagation; runc prepareRoot). ``shared`` and
+    ``unbindable`` are applied to the new root after pivot_root (``finish_root_propagation``):
+    done here they would make the host's tree shared, or the rootfs impossible to bind.
     """
-    flag = M.PROPAGATION.get(propagation or "rslave", L.MS_SLAVE | L.MS_REC)
-    L.mount(None, "/", None, flag)
+    if propagation in ("private", "rprivate"):
+        L.mount(None, "/", None, L.MS_PRIVATE | L.MS_REC)
+    else:
+        L.mount(None, "/", None, L.MS_SLAVE | L.MS_REC)
+
+
+def finish_root_propagation(propagation: str | None) -> None:
+    """After pivot_root: ``shared`` or ``unbindable`` on the container's own tree."""
+    if propagation in ("shared", "rshared"):
+        L.mount(None, "/", None, L.MS_SHARED | L.MS_REC)
+    elif propagation in ("unbindable", "runbindable"):
+        L.mount(None, "/", None, L.MS_UNBINDABLE | L.MS_REC)
 
 
 def _mountinfo() -> list[list[str]]:
@@ -323,6 +336,7 @@ def create_devices(rootfd: int, devices: list[dict[str, Any]], ctx: RootfsContex
         wanted[path] = {"path": path, "type": typ, "major": major, "minor": minor,
                         "fileMode": 0o666, "uid": 0, "gid": 0}
     for dev in devices:
+        _check_existing(rootfd, _clean(dev["path"]), dev)
         wanted[_clean(dev["path"])] = dev
     old = os.umask(0)
     try:
@@ -332,6 +346,26 @@ def create_devices(rootfd: int, devices: list[dict[str, Any]], ctx: RootfsContex
             _make_device(rootfd, path, dev, ctx)
     finally:
         os.umask(old)
+
+
+def _check_existing(rootfd: int, path: str, dev: dict[str, Any]) -> None:
+    """config-linux.md#devices: a file already at ``path`` that is not the requested device
+    is an error (never silently replaced)."""
+    try:
+        fd = paths.open_in_root(rootfd, path, os.O_PATH | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    try:
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+    same_type = stat.S_IFMT(st.st_mode) == kind.get(dev.get("type", ""))
+    same_dev = dev.get("type") == "p" or st.st_rdev == os.makedev(
+        int(dev.get("major", 0)), int(dev.get("minor", 0)))
+    if not (same_type and same_dev):
+        raise MountError(errno.EEXIST, f"linux.devices: {path} already exists and is not the "
+                         "requested device")
 
 
 def _make_device(rootfd: int, path: str, dev: dict[str, Any], ctx: RootfsContext) -> None:

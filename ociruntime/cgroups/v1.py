@@ -397,6 +397,13 @@ class FsManager(Manager):
             else:
                 self._blkio_weight_files = ("blkio.bfq.weight", "blkio.bfq.weight_device")
         weight_file, weight_device_file = self._blkio_weight_files
+        wants_weight = r.blkio_weight != 0 or any(wd.weight != 0 for wd in r.blkio_weight_device)
+        missing = not os.path.exists(os.path.join(path, weight_file))
+        if wants_weight and self.fs.check_fs and missing:
+            # A limit that can not be applied is an error (config-linux.md#control-groups),
+            # not a silent no-op: neither CFQ's nor BFQ's weight files exist here.
+            raise CgroupError("linux.resources.blockIO: weights are not supported by this "
+                              "host's blkio controller (no blkio.weight or blkio.bfq.weight)")
         if r.blkio_weight != 0:
             self.fs.write(path, weight_file, str(r.blkio_weight))
         if r.blkio_leaf_weight != 0:
