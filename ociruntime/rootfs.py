@@ -88,13 +88,17 @@ def set_root_propagation(propagation: str | None) -> None:
     """
     if propagation in ("private", "rprivate"):
         L.mount(None, "/", None, L.MS_PRIVATE | L.MS_REC)
+    elif propagation == "rshared":
+        # runc's extension value, applied as runc applies it: the whole tree shared, so the
+        # container's mounts and the host's propagate both ways.
+        L.mount(None, "/", None, L.MS_SHARED | L.MS_REC)
     else:
         L.mount(None, "/", None, L.MS_SLAVE | L.MS_REC)
 
 
 def finish_root_propagation(propagation: str | None) -> None:
     """After pivot_root: ``shared`` or ``unbindable`` on the container's own tree."""
-    if propagation in ("shared", "rshared"):
+    if propagation == "shared":
         L.mount(None, "/", None, L.MS_SHARED | L.MS_REC)
     elif propagation in ("unbindable", "runbindable"):
         L.mount(None, "/", None, L.MS_UNBINDABLE | L.MS_REC)
