@@ -234,6 +234,13 @@ def _join_cgroups(targets: list[str], pid: int) -> None:
             raise ExecError(f"join cgroup {path}: {(exc.strerror or '').lower()}") from None
 
 
+def _sealed(pid: int) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/exe").startswith("/memfd:ociruntime-sealed")
+    except OSError:
+        return False
+
+
 def exec_process(opts: ExecOptions, log: Logger) -> int:
     """Run ``opts.process`` in the container; the exit code for the CLI."""
     from ociruntime import container
@@ -269,6 +276,11 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
     from ociruntime import seal
 
     userns = "user" in types
+    if st == state.CREATED and seal.needs_seal(proc, userns) and not _sealed(init_pid):
+        # The init still waiting on the exec fifo is the host's interpreter (unsealed, since
+        # the container itself can not ptrace): a ptrace-capable process must not join it.
+        raise ExecError("refusing to exec a CAP_SYS_PTRACE process into a created container "
+                        "whose init has not started (CVE-2019-5736); start it first")
     if (seal.needs_seal(proc, userns) or seal.needs_seal(cproc, userns)) \
             and not seal.exe_is_sealed():
         seal.reexec_sealed()

@@ -231,3 +231,16 @@ def test_ptrace_capable_container_never_sees_the_host_interpreter(rt, make_bundl
         finally:
             os.close(fd)
     assert hashlib.sha256(Path(host_python).read_bytes()).hexdigest() == before
+
+
+@pytest.mark.skipif(is_runc(), reason="ociruntime's guard for its unsealed waiting init")
+def test_ptrace_exec_into_a_created_container_refused(rt, make_bundle, cid, tmp_path):
+    """A CAP_SYS_PTRACE process could reach the created (not yet started) init, which is
+    still the host's interpreter: refused until the container is started."""
+    b = make_bundle(args=["sleep", "100"])
+    assert detached(rt, "create", "--bundle", str(b), cid, out=tmp_path / "c.out").returncode == 0
+    p = rt("exec", "--cap", "CAP_SYS_PTRACE", cid, "true", timeout=T)
+    assert p.returncode == 255
+    assert "CVE-2019-5736" in unquote_log(p.stderr)
+    assert rt("start", cid, timeout=T).returncode == 0
+    assert rt("exec", "--cap", "CAP_SYS_PTRACE", cid, "true", timeout=T).returncode == 0
