@@ -469,7 +469,11 @@ def remove_cgroups(prefix: str) -> list[str]:
     except OSError:
         return removed
     for base in bases:
-        for d in base.glob(f"{prefix}-*"):
+        # Relative cgroup paths land below the caller's own cgroup, which may be nested
+        # (e.g. memory/<slice>/<id>): look a few levels down.
+        found = [*base.glob(f"{prefix}-*"), *base.glob(f"*/{prefix}-*"),
+                 *base.glob(f"*/*/{prefix}-*")]
+        for d in found:
             try:
                 d.rmdir()
                 removed.append(str(d))
