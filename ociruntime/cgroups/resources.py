@@ -15,8 +15,6 @@ warning; ``memory.useHierarchy`` is ignored as in every runc release (the kernel
 
 from __future__ import annotations
 
-import copy
-
 from ociruntime.errors import CgroupError
 from ociruntime.record import dataclass, field
 
@@ -152,6 +150,8 @@ class Resources:
         return _from_oci(res or {}, default_devices, field_prefix)
 
     def copy(self) -> Resources:
+        import copy  # only update/set-with-defaults paths copy; keep the import off create
+
         return copy.deepcopy(self)
 
 
