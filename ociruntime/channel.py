@@ -49,7 +49,6 @@ The ``usermap`` exchange happens only when a new user namespace is created, and 
 from __future__ import annotations
 
 import _socket as socket  # the C module: socket.py pulls in enum and selectors
-import os
 import struct
 
 from ociruntime import fastjson as json
@@ -162,14 +161,3 @@ class Channel:
         """Close this end."""
         self.sock.close()
 
-    def detach_fd(self) -> int:
-        """Give up the Python object, keeping the raw fd open (used before exec)."""
-        return self.sock.detach()
-
-
-def close_fd_quietly(fd: int) -> None:
-    """Close ``fd`` ignoring EBADF."""
-    try:
-        os.close(fd)
-    except OSError:
-        pass

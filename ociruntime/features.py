@@ -13,6 +13,7 @@ import os
 
 import ociruntime
 from ociruntime.capnames import CAPABILITIES, last_cap
+from ociruntime.mounts import all_options
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
 if TYPE_CHECKING:
@@ -43,78 +44,9 @@ NAMESPACES: tuple[str, ...] = (
     "uts",
 )
 
-#: Every ``mounts[].options`` entry the mount table understands as a flag (anything else is
-#: passed to mount(2) as filesystem data), sorted byte-wise like runc's list.
-MOUNT_OPTIONS: tuple[str, ...] = tuple(
-    sorted(
-        {
-            # mount(2) flags and their clearing counterparts
-            "defaults",
-            "ro",
-            "rw",
-            "suid",
-            "nosuid",
-            "dev",
-            "nodev",
-            "exec",
-            "noexec",
-            "sync",
-            "async",
-            "dirsync",
-            "remount",
-            "mand",
-            "nomand",
-            "atime",
-            "noatime",
-            "diratime",
-            "nodiratime",
-            "relatime",
-            "norelatime",
-            "strictatime",
-            "nostrictatime",
-            "nosymfollow",
-            "symfollow",
-            "lazytime",
-            "nolazytime",
-            "silent",
-            "loud",
-            "bind",
-            "rbind",
-            # propagation
-            "private",
-            "rprivate",
-            "shared",
-            "rshared",
-            "slave",
-            "rslave",
-            "unbindable",
-            "runbindable",
-            # recursive mount_setattr(2) attributes
-            "rro",
-            "rrw",
-            "rnosuid",
-            "rsuid",
-            "rnodev",
-            "rdev",
-            "rnoexec",
-            "rexec",
-            "rnodiratime",
-            "rdiratime",
-            "rrelatime",
-            "rnorelatime",
-            "rnoatime",
-            "ratime",
-            "rstrictatime",
-            "rnostrictatime",
-            "rnosymfollow",
-            "rsymfollow",
-            # id-mapped mounts and extensions
-            "idmap",
-            "ridmap",
-            "tmpcopyup",
-        }
-    )
-)
+#: Every ``mounts[].options`` entry this runtime understands: taken from the mount table
+#: itself (``mounts.py``), so ``features`` can not claim an option the runtime ignores.
+MOUNT_OPTIONS: tuple[str, ...] = tuple(all_options())
 
 #: Annotation keys of ``features().annotations`` (runc: ``org.opencontainers.runc.*``).
 ANNOTATION_VERSION = "io.github.ociruntime.version"

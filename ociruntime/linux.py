@@ -238,12 +238,6 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     )
 
 
-def set_name(name: bytes) -> None:
-    """PR_SET_NAME: the process ``comm`` (at most 15 bytes)."""
-    buf = ctypes.create_string_buffer(name[:15])
-    _check(_libc.prctl(ctypes.c_int(PR_SET_NAME), buf, 0, 0, 0), "prctl(PR_SET_NAME)")
-
-
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
@@ -429,16 +423,6 @@ def seccomp_flag_supported(flags: int) -> bool:
     """
     ret = _syscall(ctypes.c_long(317), ctypes.c_ulong(1), ctypes.c_ulong(flags), None)
     return ret < 0 and ctypes.get_errno() == 14  # EFAULT
-
-
-def seccomp_get_notif_sizes() -> tuple[int, int, int]:
-    """SECCOMP_GET_NOTIF_SIZES: sizes of seccomp_notif, seccomp_notif_resp, seccomp_data."""
-    sizes = (ctypes.c_uint16 * 3)()
-    _check(
-        _syscall(ctypes.c_long(317), ctypes.c_ulong(3), ctypes.c_ulong(0), ctypes.byref(sizes)),
-        "seccomp(SECCOMP_GET_NOTIF_SIZES)",
-    )
-    return int(sizes[0]), int(sizes[1]), int(sizes[2])
 
 
 def seccomp_notif_recv(fd: int) -> tuple[int, int, int, int, int, int, tuple[int, ...]]:

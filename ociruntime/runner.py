@@ -116,7 +116,7 @@ def wait_foreground(pid: int, master: int = -1) -> int:
 def _wants_terminal(opts: create.CreateOptions) -> bool:
     if opts.detach or opts.console_socket:
         return False
-    import json
+    from ociruntime import fastjson as json
 
     try:
         with open(os.path.join(opts.bundle, "config.json"), "rb") as f:
