@@ -140,8 +140,8 @@ def create(opts: CreateOptions, log: Logger) -> int:
         listen = 0
         if os.environ.get("LISTEN_PID") == str(os.getpid()):
             listen = int(os.environ.get("LISTEN_FDS") or 0)
-        if listen:
-            proc["env"] = [*(proc.get("env") or []), f"LISTEN_FDS={listen}", "LISTEN_PID=1"]
+        # (Only the init's environment: the saved config, which exec reuses, is untouched.)
+        extra_env = [f"LISTEN_FDS={listen}", "LISTEN_PID=1"] if listen else []
 
         # Seccomp is compiled here, in the runtime (the init must not import or read files
         # after pivot_root); the BPF is cached by the profile's content, so a known profile
@@ -168,6 +168,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             caps=caps,
             last_cap=last_cap,
             seccomp=sec,
+            extra_env=extra_env,
             hook_state={"ociVersion": SPEC_VERSION, "id": opts.container_id, "status": "",
                         "pid": 0, "bundle": b.path,
                         **({"annotations": config["annotations"]}

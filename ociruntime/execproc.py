@@ -14,10 +14,10 @@ inside the container's mount namespace.
 from __future__ import annotations
 
 import gc
-import json
 import os
 
 from ociruntime import capabilities, capnames, namespaces, sched, seccomp, state, user
+from ociruntime import fastjson as json
 from ociruntime import init as init_mod
 from ociruntime import linux as L
 from ociruntime.channel import GO, READY, RUN, Channel

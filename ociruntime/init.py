@@ -62,6 +62,8 @@ class InitPlan:
     #: ``mounts[]`` index -> O_PATH fd of its bind source, opened by the runtime (user
     #: namespaces only; filled in by the intermediate)
     mount_sources: dict[int, int] = field(default_factory=dict)
+    #: variables added to ``process.env`` for the init only (socket activation)
+    extra_env: list[str] = field(default_factory=list)
     #: the compiled seccomp filter (compiled by the runtime before the fork)
     seccomp: seccomp.CompiledFilter | None = None
     #: the state given to createContainer/startContainer hooks; ``pid`` and ``status`` are
@@ -257,7 +259,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     L.prctl(L.PR_SET_KEEPCAPS, 0)
     capabilities.apply(plan.caps, plan.last_cap)
 
-    env = environment(proc, home)
+    env = environment(proc, home) + plan.extra_env
     path = look_path(proc["args"][0], env)
     # CVE-2019-5736: the init is still the host's interpreter. If args[0] (or a #! line)
     # led back to it through /proc/self/exe, the container would run - and could later

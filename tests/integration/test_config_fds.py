@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shlex
+import subprocess
+import time
 from contextlib import ExitStack
 
 from _probe import detached, ok, unquote_log, wait_status
@@ -157,3 +160,27 @@ def test_created_init_holds_no_host_paths(rt, make_bundle, cid, tmp_path):
     assert bad == {}
     assert rt("start", cid, timeout=30).returncode == 0
     wait_status(rt, cid, "stopped")
+
+
+def test_socket_activation_fds(rt, make_bundle, cid, tmp_path):
+    """LISTEN_FDS handed to the runtime (LISTEN_PID = its pid) reach the init as fds 3.. with
+    LISTEN_FDS=n and LISTEN_PID=1, as runc does; exec'd processes do not inherit them."""
+    data = tmp_path / "activated.txt"
+    data.write_text("socket-activated\n")
+    b = make_bundle(args=["sh", "-c", 'echo "$LISTEN_FDS $LISTEN_PID"; cat <&3; sleep 100'])
+    cmd = " ".join(shlex.quote(c) for c in [*rt.cmd, "--root", str(rt.root), "run", "-d",
+                                            "--bundle", str(b), cid])
+    out = tmp_path / "out.txt"
+    with open(data) as f, open(out, "w") as o:
+        src = f.fileno()
+        p = subprocess.run(["sh", "-c", f"LISTEN_PID=$$ LISTEN_FDS=1 exec {cmd}"], stdout=o,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=30,
+                           pass_fds=(3, src), preexec_fn=lambda: os.dup2(src, 3))
+    assert p.returncode == 0, out.read_text()
+    for _ in range(100):
+        if "socket-activated" in out.read_text():
+            break
+        time.sleep(0.05)
+    assert out.read_text().splitlines()[:2] == ["1 1", "socket-activated"]
+    e = rt("exec", cid, "sh", "-c", 'echo "[$LISTEN_FDS]"', timeout=30)
+    assert e.stdout == "[]\n", e.stdout
