@@ -13,6 +13,7 @@ import os
 
 import ociruntime
 from ociruntime.capnames import CAPABILITIES, last_cap
+from ociruntime.hooks import HOOK_KINDS
 from ociruntime.mounts import all_options
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
@@ -23,14 +24,7 @@ if TYPE_CHECKING:
 OCI_VERSION_MIN = "1.0.0"
 
 #: Lifecycle hooks, in runc's (lifecycle) order.
-HOOKS: tuple[str, ...] = (
-    "prestart",
-    "createRuntime",
-    "createContainer",
-    "startContainer",
-    "poststart",
-    "poststop",
-)
+HOOKS: tuple[str, ...] = HOOK_KINDS
 
 #: Namespaces ``linux.namespaces[].type`` may name, sorted.
 NAMESPACES: tuple[str, ...] = (

@@ -50,13 +50,7 @@ def run(opts: create.CreateOptions, log: Logger, keep: bool = False) -> int:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         opts.console_fd = theirs.fileno()
     if not opts.detach:
-        for sig in range(1, signal.NSIG):
-            if sig in _NOT_FORWARDED:
-                continue
-            try:
-                signal.signal(sig, forward)
-            except (OSError, ValueError):
-                pass
+        _forward_signals(forward)
     try:
         pid = create.create(opts, log)
     finally:
@@ -103,14 +97,19 @@ def wait_foreground(pid: int, master: int = -1) -> int:
         except ProcessLookupError:
             pass
 
+    _forward_signals(forward)
+    return _status_code(_wait_or_proxy(pid, master))
+
+
+def _forward_signals(handler: Any) -> None:
+    """Install ``handler`` for every signal runc forwards (all but SIGCHLD and SIGWINCH)."""
     for sig in range(1, signal.NSIG):
         if sig in _NOT_FORWARDED:
             continue
         try:
-            signal.signal(sig, forward)
+            signal.signal(sig, handler)
         except (OSError, ValueError):
             pass
-    return _status_code(_wait_or_proxy(pid, master))
 
 
 def _wants_terminal(opts: create.CreateOptions) -> bool:

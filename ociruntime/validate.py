@@ -19,6 +19,7 @@ import re
 import stat
 
 from ociruntime.errors import ConfigError, EmptyIDError
+from ociruntime.hooks import HOOK_KINDS
 from ociruntime.record import dataclass, field
 from ociruntime.state import check_id
 
@@ -155,14 +156,7 @@ MPOL_NEED_NODES = frozenset(
 #: Modes for which set_mempolicy(2) rejects a non-empty nodemask.
 MPOL_NO_NODES = frozenset(("MPOL_DEFAULT", "MPOL_LOCAL"))
 
-HOOK_NAMES = (
-    "prestart",
-    "createRuntime",
-    "createContainer",
-    "startContainer",
-    "poststart",
-    "poststop",
-)
+HOOK_NAMES = HOOK_KINDS
 
 #: runc's container id rule: ``^[\w+-\.]+$`` in Go (ASCII ``\w``; ``+-\.`` is a range).
 _VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.+-]*)?")
