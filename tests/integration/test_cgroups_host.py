@@ -437,8 +437,9 @@ def test_v1_destroy_removes_every_directory_and_kills_nothing(tracker: Tracker) 
 def test_v1_stats_of_a_live_cgroup(tracker: Tracker) -> None:
     m = tracker.manager({"memory": {"limit": 128 * M}, "cpu": {"cpus": "0"},
                          "pids": {"limit": 20}})
-    p = tracker.spawn("x = 0\nfor i in range(2000000):\n    x += i\nprint(x, flush=True)\n"
-                      "time.sleep(100)")
+    # Anonymous memory written after joining is charged to the new memcg (rss); CPU work too.
+    p = tracker.spawn("buf = bytearray(b'x') * (8 << 20)\nx = 0\nfor i in range(2000000):\n"
+                      "    x += i\nprint(x, flush=True)\ntime.sleep(100)")
     m.apply(p.pid)
     m.set()
     go(p)
