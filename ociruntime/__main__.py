@@ -1,7 +1,5 @@
 """``python -m ociruntime`` runs the CLI."""
 
-import sys
+from ociruntime.cli import run
 
-from ociruntime.cli import main
-
-sys.exit(main())
+run()

@@ -74,7 +74,7 @@ def last_cap(proc: str = "/proc") -> int:
     procfs mounted, very old kernel) falls back to the last number in ``CAPABILITIES``.
     """
     try:
-        with open(os.path.join(proc, "sys/kernel/cap_last_cap"), encoding="ascii") as f:
+        with open(os.path.join(proc, "sys/kernel/cap_last_cap"), "rb") as f:
             return int(f.read().strip())
     except (OSError, ValueError):
         return len(CAPABILITIES) - 1

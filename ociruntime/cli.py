@@ -568,6 +568,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> NoReturn:
+    """``main()``, then exit without the interpreter's teardown.
+
+    Finalizing the interpreter (clearing every module, a last garbage collection) costs
+    ~3 ms per call, and engines call the runtime several times per container. Nothing
+    here needs it: files are written inside ``with`` blocks, the log is flushed by
+    ``main``, and no atexit handler is registered. Only stdout and stderr may still hold
+    buffered text.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            code = code or 1
+    os._exit(code)
+
+
 def _first_word(argv: list[str]) -> str | None:
     """The command word: the first argument that is neither a flag nor a flag's value."""
     i = 0

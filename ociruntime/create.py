@@ -192,7 +192,13 @@ def create(opts: CreateOptions, log: Logger) -> int:
             except CgroupError as exc:
                 raise CgroupError(f"unable to apply cgroup configuration: {exc}") from None
 
-        init_pid, chan = process_mod.spawn(plan, on_intermediate=place)
+        # Cheaper when the driver allows it: the runtime makes the directories, and the
+        # intermediate moves itself in (no RCU grace period; see join_cgroups_self).
+        self_join = mgr.self_join_dirs()
+        if self_join is not None:
+            place(-1)
+        init_pid, chan = process_mod.spawn(
+            plan, on_intermediate=place if self_join is None else None, self_join=self_join)
         saved["pid"] = init_pid
         saved["cgroup_paths"] = mgr.paths()
         saved["cgroup"] = {"systemd": opts.systemd_cgroup, "rootless": opts.rootless}

@@ -25,7 +25,7 @@ from ociruntime.channel import (
     USERMAP_DONE,
     Channel,
 )
-from ociruntime.errors import InitError
+from ociruntime.errors import CgroupError, InitError
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
 if TYPE_CHECKING:
@@ -36,11 +36,41 @@ if TYPE_CHECKING:
     ChildMain = Callable[[Any, Channel], NoReturn]
 
 
-def _intermediate(plan: Any, chan: Channel, child_main: ChildMain) -> NoReturn:
-    """Stage C: namespaces, then fork the init (or the exec'd process). Never returns."""
+def join_cgroups_self(dirs: list[tuple[str, bool]]) -> None:
+    """Move the calling (single-threaded) process into each cgroup directory by writing
+    ``0`` to its v1 ``tasks`` file, or to ``cgroup.procs`` where there is none (cgroup2).
+
+    The kernel moves another process (any pid but 0, or ``cgroup.procs``) only under its
+    global threadgroup lock, whose write side waits for an RCU grace period (~15 ms per
+    container here); a thread moving itself through ``tasks`` does not take it. A failure
+    in a directory flagged True is ignored (runc's name=systemd and hybrid groups).
+    """
+    for directory, ignore in dirs:
+        try:
+            try:
+                fd = os.open(directory + "/tasks", os.O_WRONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                fd = os.open(directory + "/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if not ignore:
+                raise CgroupError(f"unable to apply cgroup configuration: failed to join "
+                                  f"{directory}: {(exc.strerror or str(exc)).lower()}") from None
+
+
+def _intermediate(plan: Any, chan: Channel, child_main: ChildMain,
+                  self_join: list[tuple[str, bool]] | None) -> NoReturn:
+    """Stage C: cgroups, namespaces, then fork the init (or the exec'd process). Never
+    returns."""
     gc.disable()
     try:
         chan.expect(GO)
+        if self_join:
+            # Before anything else, so every process forked from here is born inside.
+            join_cgroups_self(self_join)
         ns = plan.ns
         # oom_score_adj is set before anything else so the init and its children inherit it.
         adj = (plan.config.get("process") or {}).get("oomScoreAdj")
@@ -140,12 +170,15 @@ def spawn(
     plan: Any,
     on_intermediate: Callable[[int], None] | None = None,
     child_main: ChildMain = init_mod.run_init,
+    self_join: list[tuple[str, bool]] | None = None,
 ) -> tuple[int, Channel]:
     """Fork the intermediate, do its half of the protocol, return (init pid, channel).
 
     ``on_intermediate(pid)`` is called right after the fork, before the intermediate may
     go on: this is where the cgroup placement belongs, so every later process is born in
-    the container's cgroup. On failure every process made here is killed and reaped.
+    the container's cgroup. ``self_join`` is the cheaper placement: cgroup directories the
+    intermediate joins by itself first thing (``join_cgroups_self``). On failure every
+    process made here is killed and reaped.
     """
     parent_end, child_end = Channel.pair()
     # The runtime adopts the init when the intermediate exits.
@@ -153,7 +186,7 @@ def spawn(
     pid = os.fork()
     if pid == 0:
         parent_end.close()
-        _intermediate(plan, child_end, child_main)
+        _intermediate(plan, child_end, child_main, self_join)
     child_end.close()
     init_pid = 0
     try:

@@ -49,7 +49,6 @@ listener means nothing and is dropped (the kernel would refuse it). A profile wi
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import stat
 import struct
@@ -722,9 +721,16 @@ def enosys_stub(last_syscalls: Mapping[int, Mapping[str, int]]) -> bytes:
 # --- a classic BPF interpreter (tests and diagnostics: what would the kernel answer?) ---
 
 
-@functools.lru_cache(maxsize=8)
+_DECODED: dict[bytes, tuple[tuple[int, int, int, int], ...]] = {}
+
+
 def _decode(bpf: bytes) -> tuple[tuple[int, int, int, int], ...]:
-    return tuple(_INSN.iter_unpack(bpf))
+    prog = _DECODED.get(bpf)
+    if prog is None:
+        if len(_DECODED) >= 8:
+            _DECODED.clear()
+        prog = _DECODED[bpf] = tuple(_INSN.iter_unpack(bpf))
+    return prog
 
 
 def evaluate(

@@ -6,9 +6,6 @@ from __future__ import annotations
 import ctypes
 import errno as _errno
 import os
-import select
-import signal as _signal
-import struct
 from abc import ABC, abstractmethod
 
 from ociruntime import linux as L
@@ -68,6 +65,18 @@ class Manager(ABC):
     @abstractmethod
     def apply(self, pid: int) -> None:
         """Create the cgroup directories and move ``pid`` in (-1: create only)."""
+
+    def self_join_dirs(self) -> list[tuple[str, bool]] | None:
+        """After ``apply(-1)``: the directories the new process joins by itself (see
+        ``process.join_cgroups_self``), each with whether a failure is ignored; None when
+        the runtime must ``apply(pid)`` instead.
+
+        Why: moving another process (``cgroup.procs``, or any pid but 0) takes the
+        kernel's global threadgroup lock, whose write side waits for an RCU grace period
+        (~15 ms on this kind of host); a single-threaded process writing ``0`` to a v1
+        ``tasks`` file moves only itself and skips that lock (cgroup_procs_write_start).
+        """
+        return None
 
     @abstractmethod
     def set(self, resources: dict[str, Any] | Resources | None = None, *,
@@ -156,7 +165,7 @@ class Manager(ABC):
         if not reap or _is_subreaper():
             return
         for pid in pids:
-            if sig != _signal.SIGKILL and not _waitable(pid):
+            if sig != 9 and not _waitable(pid):  # SIGKILL: no need to look
                 continue
             try:
                 os.waitpid(pid, 0)
@@ -209,6 +218,8 @@ class OOMNotifier(ABC):
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` seconds; 0 if nothing happened."""
+        import select  # events only
+
         ready, _, _ = select.select([self.fileno()], [], [], timeout)
         if not ready:
             return 0
@@ -310,6 +321,8 @@ class OOMNotifierV2(OOMNotifier):
                 return 0
             self.close()
             return None
+        import struct  # events only
+
         events = 0
         off = 0
         while off + 16 <= len(buf):

@@ -154,6 +154,18 @@ class FsManager(Manager):
                     continue
                 raise
 
+    def self_join_dirs(self) -> list[tuple[str, bool]] | None:
+        if self.rootless:
+            return None  # rootless join errors drop the hierarchy: the runtime decides
+        dirs: list[tuple[str, bool]] = []
+        for name in subsystems(True):
+            path = self._paths.get(name, "")
+            if path == "" or (name == "devices" and self.resources.skip_devices):
+                continue
+            # runc's NameGroup ignores errors
+            dirs.append((path, name in ("name=systemd", HYBRID)))
+        return dirs
+
     def _apply_one(self, name: str, path: str, r: Resources, pid: int) -> None:
         if name == "cpuset":
             self._cpuset_apply_dir(path, r, pid)

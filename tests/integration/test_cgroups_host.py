@@ -551,3 +551,62 @@ def test_v2_signal_all_and_destroy(tracker: Tracker) -> None:
         time.sleep(0.02)
     m.destroy()
     assert not m.exists()
+
+
+def _self_join_child(dirs: list[tuple[str, bool]]) -> tuple[int, int, str]:
+    """Fork a single-threaded child that joins ``dirs`` by itself and reports; returns
+    (pid, status, what it wrote back: its /proc/self/cgroup or the error)."""
+    from ociruntime.process import join_cgroups_self
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os.close(r)
+        try:
+            join_cgroups_self(dirs)
+            with open("/proc/self/cgroup") as f:
+                os.write(w, f.read().encode())
+            os._exit(0)
+        except BaseException as exc:  # noqa: BLE001
+            os.write(w, f"{type(exc).__name__}: {exc}".encode())
+            os._exit(1)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 65536):
+        chunks.append(chunk)
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    return pid, status, b"".join(chunks).decode()
+
+
+def test_v1_self_join_places_the_process_without_the_runtime(tracker: Tracker) -> None:
+    # create's cheap placement: the runtime makes the directories (apply(-1)), the
+    # intermediate writes 0 to each tasks file (cgroup.procs on cgroup2) by itself.
+    m = tracker.manager({"pids": {"limit": 10}})
+    m.apply(-1)
+    dirs = m.self_join_dirs()
+    assert dirs is not None and len(dirs) == len(m.paths())
+    _, status, text = _self_join_child(dirs)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, text
+    name = os.path.basename(m.path("pids"))
+    joined = {line.split(":", 2)[1] for line in text.splitlines() if line.endswith("/" + name)}
+    assert {"pids", "memory", "devices", "freezer"} <= joined
+    if C.detect(UNIFIED) == "v2":
+        assert "" in joined  # the hybrid cgroup2 line 0::/<name>, joined via cgroup.procs
+    assert m.pids() == []  # the child has exited: nothing is left inside
+
+
+def test_self_join_error_names_the_directory_and_ignored_ones_are_skipped(
+        tracker: Tracker) -> None:
+    missing = f"{ROOT}/pids/{tracker.name()}"
+    _, status, text = _self_join_child([(missing, False)])
+    assert os.WEXITSTATUS(status) == 1
+    assert text == (f"CgroupError: unable to apply cgroup configuration: failed to join "
+                    f"{missing}: no such file or directory")
+    _, status, text = _self_join_child([(missing, True)])
+    assert os.WEXITSTATUS(status) == 0, text
+
+
+def test_rootless_v1_manager_is_placed_by_the_runtime(tracker: Tracker) -> None:
+    # Rootless join errors drop a hierarchy from the state, which only the runtime can do.
+    assert tracker.manager({}, rootless=True).self_join_dirs() is None
