@@ -70,6 +70,10 @@ HOOKS_DONE = "hooks-done"
 READY = "ready"
 RUN = "run"
 ERROR = "error"
+# SCMP_ACT_NOTIFY: the init hands its seccomp listener fd over, the runtime answers when
+# the agent at listenerPath has it (seccomp.load_and_report / seccomp.serve_listener).
+SECCOMP_LISTENER = "seccomp"
+SECCOMP_LISTENER_DONE = "seccomp-done"
 
 _MAX_FRAME = 1 << 20
 

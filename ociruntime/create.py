@@ -12,6 +12,7 @@ import time
 
 from ociruntime import SPEC_VERSION, hooks, state
 from ociruntime import fastjson as json
+from ociruntime.channel import SECCOMP_LISTENER, SECCOMP_LISTENER_DONE
 from ociruntime.container import hook_state, write_pid_file
 from ociruntime.errors import CgroupError, HookError, InitError, OCIRuntimeError, SyscallError
 from ociruntime.log import Logger
@@ -146,10 +147,12 @@ def create(opts: CreateOptions, log: Logger) -> int:
         # Seccomp is compiled here, in the runtime (the init must not import or read files
         # after pivot_root); the BPF is cached by the profile's content, so a known profile
         # costs neither the pyseccomp import nor a compilation.
-        from ociruntime import seccomp
+        sec = None
+        if linux.get("seccomp"):
+            from ociruntime import seccomp
 
-        sec = seccomp.compile_filter(linux.get("seccomp"),
-                                     cache_dir=os.path.join(root, ".seccomp-cache"))
+            sec = seccomp.compile_filter(linux["seccomp"],
+                                         cache_dir=os.path.join(root, ".seccomp-cache"))
 
         last_cap = capnames.last_cap()
         caps, unknown = capabilities.parse(proc.get("capabilities"), last_cap)
@@ -255,7 +258,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
                 state.save(state_dir, saved)
                 chan.send("run")
                 phase_run = True
-            elif kind == seccomp.FRAME_LISTENER:
+            elif kind == SECCOMP_LISTENER:
                 # SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath with the
                 # container process state (config-linux.md#seccomp), as runc does.
                 seccomp.serve_listener(frame, init_pid, linux["seccomp"], {
@@ -263,7 +266,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
                     "pid": init_pid, "bundle": b.path,
                     **({"annotations": config["annotations"]}
                        if config.get("annotations") else {})})
-                chan.send(seccomp.FRAME_LISTENER_DONE)
+                chan.send(SECCOMP_LISTENER_DONE)
             else:
                 raise InitError(f"unexpected frame {kind!r} from the container init")
         if not phase_run:
@@ -326,15 +329,17 @@ def _set_limits(mgr: Any, linux: dict[str, Any]) -> None:
 
 
 def set_rlimits(pid: int, rlimits: list[dict[str, Any]]) -> None:
-    import resource
+    """Set ``process.rlimits`` on ``pid`` from outside (the runtime may raise hard limits
+    that the process itself could not)."""
+    from ociruntime import linux as L
 
     for rl in rlimits:
         name = rl["type"]
-        res = getattr(resource, name, None)
+        res = L.RLIMITS.get(name)
         if res is None:
             raise InitError(f"unable to start container process: unknown rlimit {name}")
         try:
-            resource.prlimit(pid, res, (int(rl["soft"]), int(rl["hard"])))
+            L.prlimit(pid, res, int(rl["soft"]), int(rl["hard"]))
         except (OSError, ValueError) as exc:
             why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise InitError(

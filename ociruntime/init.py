@@ -29,7 +29,6 @@ from ociruntime import (
     paths,
     rootfs,
     sched,
-    seccomp,
     user,
 )
 from ociruntime import fastjson as json
@@ -42,6 +41,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, NoReturn
+
+    from ociruntime import seccomp
 
 
 @dataclass
@@ -112,6 +113,11 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
 
     # Wait until the runtime has seen our pid: from then on it can kill us on any failure.
     chan.expect(GO)
+
+    # The seccomp loader is bound here, in the host's root: nothing is imported after
+    # pivot_root (the runtime already imported the module to compile the filter).
+    if plan.seccomp is not None:
+        from ociruntime.seccomp import load_and_report
 
     # A new session: the init must be a session leader to take a controlling terminal.
     os.setsid()
@@ -233,7 +239,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # Seccomp without noNewPrivileges: loading a filter then needs CAP_SYS_ADMIN, so it
     # happens now, before the capabilities are dropped (runc standard_init_linux.go).
     if plan.seccomp is not None and not proc.get("noNewPrivileges"):
-        seccomp.load_and_report(plan.seccomp, chan.fileno())
+        load_and_report(plan.seccomp, chan.fileno())
 
     # --- finalizeNamespace: capabilities and user, in runc's order ---
     preserve_end = 3 + plan.preserve_fds
@@ -269,7 +275,7 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     # Seccomp with noNewPrivileges: as late as possible, so that the fewest of our own
     # syscalls run under the container's filter (only the fifo handshake and execve).
     if plan.seccomp is not None and proc.get("noNewPrivileges"):
-        seccomp.load_and_report(plan.seccomp, chan.fileno())
+        load_and_report(plan.seccomp, chan.fileno())
 
     # Setup is complete: closing the channel is the signal `create` returns on.
     chan.close()

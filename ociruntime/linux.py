@@ -289,6 +289,24 @@ def setdomainname(name: str) -> None:
     _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), "setdomainname")
 
 
+#: resource limits (asm-generic/resource.h), the names runtime-spec's process.rlimits uses
+RLIMITS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12,
+    "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+
+
+def prlimit(pid: int, resource: int, soft: int, hard: int) -> None:
+    """prlimit(2) setting both limits of ``pid`` (the ``resource`` module would cost a
+    shared-library load on every create)."""
+    new = (ctypes.c_uint64 * 2)(soft, hard)
+    if _libc.prlimit(ctypes.c_int(pid), ctypes.c_int(resource), new, None) < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
 def personality(persona: int) -> int:
     """personality(2); returns the previous persona."""
     return _check(_syscall(SYSCALLS["personality"], ctypes.c_ulong(persona)), "personality")

@@ -56,6 +56,7 @@ import struct
 import ociruntime
 from ociruntime import fastjson as json
 from ociruntime import linux as L
+from ociruntime.channel import SECCOMP_LISTENER, SECCOMP_LISTENER_DONE
 from ociruntime.errors import ConfigError, OCIRuntimeError
 from ociruntime.record import dataclass
 
@@ -225,8 +226,8 @@ def load(bpf: bytes, flags: int) -> int:
 
 
 #: Frames of the parent/child channel (channel.py) for the listener hand-over.
-FRAME_LISTENER = "seccomp"
-FRAME_LISTENER_DONE = "seccomp-done"
+FRAME_LISTENER = SECCOMP_LISTENER
+FRAME_LISTENER_DONE = SECCOMP_LISTENER_DONE
 
 
 def load_and_report(compiled: CompiledFilter, chan_fd: int) -> None:

@@ -51,7 +51,9 @@ class Manager(ABC):
     def to_resources(self, resources: dict[str, Any] | Resources | None,
                      skip_devices: bool = False) -> Resources:
         """OCI ``linux.resources`` (or a ``Resources``) -> ``Resources``; None = current."""
-        if resources is None:
+        if resources is None and not skip_devices:
+            r = self.resources  # drivers only read it; set() stores it back unchanged
+        elif resources is None:
             r = self.resources.copy()
         elif isinstance(resources, Resources):
             r = resources.copy()

@@ -177,8 +177,24 @@ def _unescape(s: str) -> str:
     return "".join(out)
 
 
+_MOUNTS: dict[str, list[Mount]] = {}
+
+
 def cgroup_mounts(proc: str) -> list[Mount]:
-    """Every ``cgroup``/``cgroup2`` mount of the calling process, in mountinfo order."""
+    """Every ``cgroup``/``cgroup2`` mount of the calling process, in mountinfo order.
+
+    The real ``/proc`` is read once per process (runc caches it too): a create looks up
+    every subsystem, and the runtime's own mount table does not change meanwhile.
+    """
+    cached = _MOUNTS.get(proc) if proc == "/proc" else None
+    if cached is None:
+        cached = _read_cgroup_mounts(proc)
+        if proc == "/proc":
+            _MOUNTS[proc] = cached
+    return cached
+
+
+def _read_cgroup_mounts(proc: str) -> list[Mount]:
     try:
         with open(os.path.join(proc, "self", "mountinfo")) as f:
             lines = f.read().splitlines()

@@ -62,12 +62,15 @@ def subsystems(hybrid: bool) -> tuple[str, ...]:
     return SUBSYSTEMS + ((HYBRID,) if hybrid else ())
 
 
-def subsys_path(root: str, proc: str, inner: str, name: str) -> str:
-    """runc's ``subsysPath`` for one subsystem (raises NotFoundError when not mounted)."""
+def subsys_path(root: str, proc: str, inner: str, name: str,
+                own: dict[str, str] | None = None) -> str:
+    """runc's ``subsysPath`` for one subsystem (raises NotFoundError when not mounted);
+    ``own`` is the caller's parsed ``/proc/self/cgroup``, read here when not given."""
     if inner.startswith("/"):
         mnt, _ = find_mount(root, proc, name)
         return os.path.normpath(os.path.join(root, os.path.basename(mnt), inner.lstrip("/")))
-    own = parse_cgroup_file(os.path.join(proc, "self", "cgroup"))
+    if own is None:
+        own = parse_cgroup_file(os.path.join(proc, "self", "cgroup"))
     if name in own:
         cg = own[name]
     elif "name=" + name in own:
@@ -87,9 +90,11 @@ def init_paths(inner: str, *, root: str, proc: str, hybrid: bool,
                skip_devices: bool = False) -> dict[str, str]:
     """runc's ``initPaths``: every mounted subsystem's directory for ``inner``."""
     paths = {}
+    own = None if inner.startswith("/") else parse_cgroup_file(os.path.join(proc, "self",
+                                                                            "cgroup"))
     for name in subsystems(hybrid):
         try:
-            paths[name] = subsys_path(root, proc, inner, name)
+            paths[name] = subsys_path(root, proc, inner, name, own)
         except NotFoundError:
             if skip_devices or name != "devices":
                 continue
