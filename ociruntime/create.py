@@ -201,7 +201,8 @@ def create(opts: CreateOptions, log: Logger) -> int:
         if self_join is not None:
             place(-1)
         init_pid, chan = process_mod.spawn(
-            plan, on_intermediate=place if self_join is None else None, self_join=self_join)
+            plan, on_intermediate=place if self_join is None else None, self_join=self_join,
+            born_in=mgr.birth_dir() if self_join is not None else None)
         saved["pid"] = init_pid
         saved["cgroup_paths"] = mgr.paths()
         saved["cgroup"] = {"systemd": opts.systemd_cgroup, "rootless": opts.rootless}

@@ -199,6 +199,11 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
 def cgroup_targets(saved_paths: dict[str, str], specs: list[str]) -> list[str]:
     """The cgroup directories an exec'd process joins: the container's, or with
     ``--cgroup [ctrl[,ctrl]:]path`` a sub-cgroup of it (which must exist, as in runc)."""
+    return sorted({p for p in cgroup_target_map(saved_paths, specs).values() if p})
+
+
+def cgroup_target_map(saved_paths: dict[str, str], specs: list[str]) -> dict[str, str]:
+    """``cgroup_targets`` by controller (``""``: the cgroup2 hierarchy, hybrid or unified)."""
     paths = dict(saved_paths)
     for spec in specs:
         ctrls, _, sub = spec.rpartition(":")
@@ -217,7 +222,7 @@ def cgroup_targets(saved_paths: dict[str, str], specs: list[str]) -> list[str]:
             if not os.path.isdir(new):
                 raise ExecError(f"invalid --cgroup argument: {spec}: {new} does not exist")
             paths[key] = new
-    return sorted({p for p in paths.values() if p})
+    return paths
 
 
 def _join_cgroups(targets: list[str], pid: int) -> None:
@@ -321,7 +326,8 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
     from ociruntime import process as process_mod
     from ociruntime import runner
 
-    targets = cgroup_targets(saved.get("cgroup_paths") or {}, opts.cgroups)
+    target_map = cgroup_target_map(saved.get("cgroup_paths") or {}, opts.cgroups)
+    targets = sorted({p for p in target_map.values() if p})
     pid = 0
     chan = None
     try:
@@ -340,7 +346,16 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
             if not paused:
                 _join_cgroups(targets, p)
 
-        pid, chan = process_mod.spawn(plan, on_intermediate=place, child_main=_child)
+        if paused or initial:
+            pid, chan = process_mod.spawn(plan, on_intermediate=place, child_main=_child)
+        else:
+            # The cheap placement, as in create: the intermediate moves itself in (v1
+            # tasks files) and is born in the cgroup2 one. A hierarchy removed under us
+            # (an empty name=systemd one) is skipped, as the runtime's join does.
+            pid, chan = process_mod.spawn(
+                plan, child_main=_child, self_join=[(t, False) for t in targets
+                                                    if os.path.isdir(t)],
+                born_in=target_map.get("") or None)
         chan.expect(READY)
         create_mod.set_rlimits(pid, proc.get("rlimits") or [])
         if paused:

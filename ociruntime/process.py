@@ -61,6 +61,23 @@ def join_cgroups_self(dirs: list[tuple[str, bool]]) -> None:
                                   f"{directory}: {(exc.strerror or str(exc)).lower()}") from None
 
 
+def _fork(born_in: str | None) -> tuple[int, bool]:
+    """fork(2), into the cgroup2 directory ``born_in`` when given and the kernel can;
+    returns (pid, whether the child was born there)."""
+    if born_in:
+        try:
+            fd = os.open(born_in, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            return os.fork(), False
+        try:
+            return L.fork_into_cgroup(fd), True
+        except OSError:
+            pass  # an old kernel or a cgroup that refuses: the child joins it by itself
+        finally:
+            os.close(fd)
+    return os.fork(), False
+
+
 def _intermediate(plan: Any, chan: Channel, child_main: ChildMain,
                   self_join: list[tuple[str, bool]] | None) -> NoReturn:
     """Stage C: cgroups, namespaces, then fork the init (or the exec'd process). Never
@@ -171,21 +188,25 @@ def spawn(
     on_intermediate: Callable[[int], None] | None = None,
     child_main: ChildMain = init_mod.run_init,
     self_join: list[tuple[str, bool]] | None = None,
+    born_in: str | None = None,
 ) -> tuple[int, Channel]:
     """Fork the intermediate, do its half of the protocol, return (init pid, channel).
 
     ``on_intermediate(pid)`` is called right after the fork, before the intermediate may
     go on: this is where the cgroup placement belongs, so every later process is born in
     the container's cgroup. ``self_join`` is the cheaper placement: cgroup directories the
-    intermediate joins by itself first thing (``join_cgroups_self``). On failure every
-    process made here is killed and reaped.
+    intermediate joins by itself first thing (``join_cgroups_self``); ``born_in``, one of
+    them on cgroup2, is where it is forked straight into. On failure every process made
+    here is killed and reaped.
     """
     parent_end, child_end = Channel.pair()
     # The runtime adopts the init when the intermediate exits.
     L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
-    pid = os.fork()
+    pid, born = _fork(born_in)
     if pid == 0:
         parent_end.close()
+        if born and self_join:
+            self_join = [(d, ignore) for d, ignore in self_join if d != born_in]
         _intermediate(plan, child_end, child_main, self_join)
     child_end.close()
     init_pid = 0

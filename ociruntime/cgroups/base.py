@@ -80,6 +80,11 @@ class Manager(ABC):
         """
         return None
 
+    def birth_dir(self) -> str | None:
+        """After ``apply(-1)``: the cgroup2 directory among ``self_join_dirs()`` that a new
+        process can be born in instead (``linux.fork_into_cgroup``), or None."""
+        return None
+
     @abstractmethod
     def set(self, resources: dict[str, Any] | Resources | None = None, *,
             skip_devices: bool = False) -> None:

@@ -171,6 +171,10 @@ class FsManager(Manager):
             dirs.append((path, name in ("name=systemd", HYBRID)))
         return dirs
 
+    def birth_dir(self) -> str | None:
+        # The hybrid cgroup2 hierarchy: the one join that a v1 tasks file cannot make cheap.
+        return None if self.rootless else (self._paths.get(HYBRID) or None)
+
     def _apply_one(self, name: str, path: str, r: Resources, pid: int) -> None:
         if name == "cpuset":
             self._cpuset_apply_dir(path, r, pid)

@@ -200,6 +200,13 @@ class Fs2Manager(Manager):
             raise
         write_cgroup_proc(self.fs, self.dir, pid)
 
+    def self_join_dirs(self) -> list[tuple[str, bool]] | None:
+        # Rootless placement may be skipped altogether (apply): the runtime decides.
+        return None if self.rootless else [(self.dir, False)]
+
+    def birth_dir(self) -> str | None:
+        return None if self.rootless else self.dir
+
     # --- limits -------------------------------------------------------------------------------
 
     def _get_controllers(self) -> set[str]:

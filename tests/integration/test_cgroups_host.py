@@ -610,3 +610,62 @@ def test_self_join_error_names_the_directory_and_ignored_ones_are_skipped(
 def test_rootless_v1_manager_is_placed_by_the_runtime(tracker: Tracker) -> None:
     # Rootless join errors drop a hierarchy from the state, which only the runtime can do.
     assert tracker.manager({}, rootless=True).self_join_dirs() is None
+
+
+def _child_cgroup_line(fork: Any) -> tuple[int, str]:
+    """Run ``fork()`` (a fork-like call); the child sends its cgroup2 line and exits 0."""
+    r, w = os.pipe()
+    pid = fork()
+    if pid == 0:  # pragma: no cover - child
+        os.close(r)
+        with open("/proc/self/cgroup") as f:
+            line = [x for x in f.read().splitlines() if x.startswith("0::")]
+        os.write(w, (line[0] if line else "").encode())
+        os._exit(0)
+    os.close(w)
+    text = os.read(r, 4096).decode()
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    return pid, text
+
+
+@needs_unified
+def test_fork_into_cgroup_gives_birth_inside_the_cgroup2_directory(tracker: Tracker) -> None:
+    from ociruntime import linux as L
+
+    name = tracker.name()
+    d = f"{UNIFIED}/{name}"
+    os.mkdir(d)
+    try:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            _, line = _child_cgroup_line(lambda: L.fork_into_cgroup(fd))
+        finally:
+            os.close(fd)
+        assert line == f"0::/{name}"
+        assert read(f"/proc/{os.getpid()}/cgroup").splitlines()[-1] != line  # parent stays
+    finally:
+        os.rmdir(d)
+
+
+def test_fork_into_a_v1_directory_is_refused_and_falls_back(tracker: Tracker) -> None:
+    from ociruntime import linux as L
+    from ociruntime.process import _fork
+
+    d = f"{ROOT}/pids"
+    fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(OSError):
+            L.fork_into_cgroup(fd)  # not a cgroup2 directory: no child is made
+    finally:
+        os.close(fd)
+    born: list[bool] = []
+
+    def fork() -> int:
+        pid, ok = _fork(d)
+        born.append(ok)
+        return pid
+
+    _child_cgroup_line(fork)
+    assert born == [False]

@@ -160,6 +160,23 @@ def test_cgroup_sub_path(rt, make_bundle, cid, tmp_path):
         sub.rmdir()
 
 
+def test_exec_is_in_every_cgroup_of_the_init(rt, make_bundle, cid, tmp_path):
+    """The exec'd process is in the init's cgroup in every hierarchy (the intermediate
+    moves itself into the v1 ones and is born in the cgroup2 one), seen from the host."""
+    _start(rt, make_bundle, cid, tmp_path)
+    pid = json.loads(rt("state", cid).stdout)["pid"]
+    pid_file = tmp_path / "exec.pid"
+    p = detached(rt, "exec", "-d", "--pid-file", str(pid_file), cid, "sleep", "100",
+                 out=tmp_path / "exec.out", timeout=T)
+    assert p.returncode == 0, p.stderr
+    exec_pid = int(pid_file.read_text())
+    try:
+        assert (sorted(Path(f"/proc/{exec_pid}/cgroup").read_text().splitlines())
+                == sorted(Path(f"/proc/{pid}/cgroup").read_text().splitlines()))
+    finally:
+        os.kill(exec_pid, 9)
+
+
 def test_paused_and_stopped(rt, make_bundle, cid, tmp_path):
     """Exec into a paused container fails unless --ignore-paused; into a stopped one
     fails; both exit 255 with runc's wording."""

@@ -800,3 +800,33 @@ def test_v2_cannot_skip_ebpf_error_for_restrictive_rules(v2_root: Path,
         m.set_devices(m.resources)
     allow_all = Resources.from_oci({"devices": [{"allow": True, "access": "rwm"}]})
     m.set_devices(allow_all)  # bpf(2) failure is fine when everything is allowed anyway
+
+
+# --- placement without the runtime: self-join and birth in a cgroup2 directory ---------------
+
+
+def test_v1_hybrid_self_placement(v1_root: Path, fake_proc: Path) -> None:
+    (v1_root / "unified").mkdir()
+    _write(v1_root / "unified" / "cgroup.controllers", "")
+    m = v1_manager(v1_root, fake_proc, path="/c1", mode=None)
+    dirs = m.self_join_dirs()
+    assert dirs is not None
+    # every hierarchy, name=systemd and the hybrid one flagged as ignorable (runc's NameGroup)
+    assert sorted(dirs) == sorted((p, k in ("name=systemd", "")) for k, p in m.paths().items())
+    assert dirs[-1] == (str(v1_root / "unified" / "c1"), True)  # the slow one last
+    assert m.birth_dir() == str(v1_root / "unified" / "c1")
+
+
+def test_v1_without_hybrid_has_no_birth_dir_and_rootless_places_nothing(
+        v1_root: Path, fake_proc: Path) -> None:
+    assert v1_manager(v1_root, fake_proc).birth_dir() is None
+    rootless = v1_manager(v1_root, fake_proc, rootless=True)
+    assert rootless.self_join_dirs() is None and rootless.birth_dir() is None
+
+
+def test_v2_self_placement_is_its_directory(v2_root: Path, fake_proc: Path) -> None:
+    m = v2_manager(v2_root, fake_proc)
+    assert m.self_join_dirs() == [(str(v2_root / "c1"), False)]
+    assert m.birth_dir() == str(v2_root / "c1")
+    rootless = v2_manager(v2_root, fake_proc, rootless=True)
+    assert rootless.self_join_dirs() is None and rootless.birth_dir() is None
