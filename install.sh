@@ -34,11 +34,13 @@ fi
 # site), without site (-S: no .pth processing, ~10 ms less on every call) and with the
 # stdlib modules frozen into the binary (-X frozen_modules=on: Debian's build defaults to
 # reading them from disk); the paths it needs are written in here at install time, as pip
-# does for the interpreter path. cli.run exits without the interpreter's teardown.
+# does for the interpreter path. The garbage collector is off and cli.run exits without
+# the interpreter's teardown: see cli.run.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 cat > .venv/bin/ociruntime.new <<LAUNCHER
 #!$repo/.venv/bin/python -ISXfrozen_modules=on
-import sys
+import gc, sys
+gc.disable()
 sys.path[0:0] = ["$repo", "$site"]
 from ociruntime.cli import run
 run()

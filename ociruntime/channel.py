@@ -6,9 +6,11 @@ frame is one datagram ``{"type": ..., ...}``; a frame of type ``error`` can come
 I at any point and ends the exchange (``{"type": "error", "message": str}``)::
 
     P                                C (intermediate)                 I (init)
-    |-- fork ----------------------->|
-    |   place C in the cgroups       |
+    | mkdir the cgroups              |
+    |-- fork (into the cgroup2 one) >|
+    |  [or: place C in the cgroups]  |
     |-- go ------------------------->|
+    |                                | join its v1 cgroups ("0" > tasks)
     |                                | join namespaces by path (runc order)
     |                                | unshare(CLONE_NEWUSER)
     |<------------------- usermap ---|
@@ -44,6 +46,9 @@ I at any point and ends the exchange (``{"type": "error", "message": str}``)::
 
 The ``usermap`` exchange happens only when a new user namespace is created, and the
 ``seccomp`` one only for a filter with SCMP_ACT_NOTIFY rules (seccomp.load_and_report).
+Cgroup placement is done by C itself where the driver allows (``Manager.self_join_dirs``,
+process.join_cgroups_self: no RCU grace period), else by P writing C's pid (rootless,
+systemd).
 """
 
 from __future__ import annotations

@@ -268,6 +268,9 @@ def events(root: str, container_id: str, interval: float, stats_only: bool,
         return
     if interval <= 0:
         raise OCIRuntimeError("duration interval must be greater than 0")
+    import gc
+
+    gc.enable()  # a watch can last for days (cli.run starts with the collector off)
     cgroups.watch_events(mgr, container_id, interval, emit, log.warning)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _signal as signal  # the C modules: signal.py and socket.py pull in enum
 import _socket as socket
+import gc
 import os
 import select
 
@@ -83,6 +84,9 @@ def run(opts: create.CreateOptions, log: Logger, keep: bool = False) -> int:
 
 
 def _wait_or_proxy(pid: int, master: int) -> int:
+    # A foreground container can run for days: the cyclic collector comes back on
+    # (cli.run starts without it, to start faster).
+    gc.enable()
     if master >= 0:
         return _proxy_tty(master, pid)
     return _wait(pid)

@@ -11,7 +11,9 @@ Entry points::
     mgr = new_manager(container_id, config["linux"].get("cgroupsPath"),
                       config["linux"].get("resources"), systemd=..., rootless=...,
                       linux_devices=config["linux"].get("devices"))
-    mgr.apply(pid)            # right after the init is forked
+    mgr.apply(pid)            # right after the init is forked, or: apply(-1) (directories
+                              # only), then the new process joins self_join_dirs() itself
+                              # and is born in birth_dir() (process.py)
     mgr.set()                 # after the mounts (the resources given above)
     state["cgroup_paths"] = mgr.paths()
     ...
