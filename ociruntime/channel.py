@@ -48,7 +48,9 @@ The ``usermap`` exchange happens only when a new user namespace is created, and 
 ``seccomp`` one only for a filter with SCMP_ACT_NOTIFY rules (seccomp.load_and_report).
 Cgroup placement is done by C itself where the driver allows (``Manager.self_join_dirs``,
 process.join_cgroups_self: no RCU grace period), else by P writing C's pid (rootless,
-systemd).
+systemd). When every namespace is new and none is a user or time namespace, there is no
+C at all: P clone3s I straight into its namespaces (and cgroup2 cgroup), I does C's first
+steps itself, and the exchange starts at P's ``go`` to I (process._spawn_direct).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
-# The same syscall(3), called without releasing the GIL (fork_into_cgroup needs that).
+# The same syscall(3), called without releasing the GIL (clone_fork needs that).
 _syscall_gil = ctypes.PyDLL(None, use_errno=True).syscall
 _syscall_gil.restype = ctypes.c_long
 
@@ -294,25 +294,29 @@ def setdomainname(name: str) -> None:
     _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), "setdomainname")
 
 
-def fork_into_cgroup(cgroup_fd: int) -> int:
-    """fork(2) whose child is born inside the cgroup2 directory ``cgroup_fd``
-    (clone3 with ``CLONE_INTO_CGROUP``); returns 0 in the child, the pid in the parent.
+def clone_fork(flags: int = 0, cgroup_fd: int = -1) -> int:
+    """fork(2) through clone3(2): the child is born in new namespaces (``CLONE_NEW*`` in
+    ``flags``) and, with ``cgroup_fd``, inside that cgroup2 directory
+    (``CLONE_INTO_CGROUP``). Returns 0 in the child, its pid in the parent.
 
-    Why: moving a process into a cgroup2 cgroup afterwards (``cgroup.procs``) takes the
-    kernel's global threadgroup lock, whose write side waits for an RCU grace period
-    (~15 ms per container here); a process born inside takes only its read side. crun
-    does the same.
+    Why: born inside, a process costs no move. Moving one into a cgroup2 cgroup afterwards
+    (``cgroup.procs``) takes the kernel's global threadgroup lock, whose write side waits
+    for an RCU grace period (~15 ms per container here); being born there takes only its
+    read side. Born in its namespaces, the init needs no intermediate process to unshare
+    them first. crun starts its containers the same way.
 
     It is ``os.fork`` with another syscall: the interpreter's own fork bookkeeping
-    (``PyOS_BeforeFork``/``PyOS_AfterFork_*``, the import lock, the GIL, at-fork hooks)
+    (``PyOS_BeforeFork``/``PyOS_AfterFork_*``: the import lock, the GIL, at-fork hooks)
     runs around it, and the syscall is made holding the GIL, as ``os.fork`` makes fork(2).
     Only for a single-threaded runtime (the rule for every fork here). OSError (ENOSYS
-    before 5.7, EINVAL/EBUSY/EOPNOTSUPP for a cgroup that cannot take processes) leaves
-    no child: the caller falls back to fork + ``cgroup.procs``.
+    before 5.7; EINVAL, EBUSY or EOPNOTSUPP for a cgroup that cannot take processes)
+    leaves no child: the callers fall back to fork.
     """
+    if cgroup_fd >= 0:
+        flags |= CLONE_INTO_CGROUP
     # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal (SIGCHLD), stack,
     # stack_size, tls, set_tid, set_tid_size, cgroup
-    args = (ctypes.c_uint64 * 11)(CLONE_INTO_CGROUP, 0, 0, 0, 17, 0, 0, 0, 0, 0, cgroup_fd)
+    args = (ctypes.c_uint64 * 11)(flags, 0, 0, 0, 17, 0, 0, 0, 0, 0, max(cgroup_fd, 0))
     api = ctypes.pythonapi
     api.PyOS_BeforeFork()
     pid = _syscall_gil(SYSCALLS["clone3"], ctypes.byref(args),

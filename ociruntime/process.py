@@ -6,6 +6,10 @@ CLONE_NEWPID only applies to children). The runtime is a child subreaper, so whe
 intermediate exits the init is re-parented to the runtime, and when the runtime exits, to
 the caller's subreaper (conmon, the containerd shim): the same process tree runc makes
 with CLONE_PARENT.
+
+When the container only gets new namespaces (no joins, no user or time namespace), the
+intermediate has nothing to do that the init cannot: the runtime clone3s the init
+straight into them (``_spawn_direct``), as crun does, and saves a process.
 """
 
 from __future__ import annotations
@@ -61,6 +65,22 @@ def join_cgroups_self(dirs: list[tuple[str, bool]]) -> None:
                                   f"{directory}: {(exc.strerror or str(exc)).lower()}") from None
 
 
+def _first_steps(plan: Any, self_join: list[tuple[str, bool]] | None) -> None:
+    """What the first process of a new container does before anything else: the
+    intermediate, or the init itself when it is born in its namespaces (``_spawn_direct``)."""
+    if self_join:
+        # Before anything else, so every process forked from here is born inside.
+        join_cgroups_self(self_join)
+    # oom_score_adj is set before anything else so the init and its children inherit it.
+    adj = (plan.config.get("process") or {}).get("oomScoreAdj")
+    if adj is not None:
+        with open("/proc/self/oom_score_adj", "wb") as f:
+            f.write(str(int(adj)).encode())
+    # Joining or creating namespaces must not leave the runtime's memory readable by the
+    # container (ptrace, /proc/<pid>/mem, exe): non-dumpable before any setns.
+    L.prctl(L.PR_SET_DUMPABLE, 0)
+
+
 def _fork(born_in: str | None) -> tuple[int, bool]:
     """fork(2), into the cgroup2 directory ``born_in`` when given and the kernel can;
     returns (pid, whether the child was born there)."""
@@ -70,7 +90,7 @@ def _fork(born_in: str | None) -> tuple[int, bool]:
         except OSError:
             return os.fork(), False
         try:
-            return L.fork_into_cgroup(fd), True
+            return L.clone_fork(cgroup_fd=fd), True
         except OSError:
             pass  # an old kernel or a cgroup that refuses: the child joins it by itself
         finally:
@@ -85,18 +105,8 @@ def _intermediate(plan: Any, chan: Channel, child_main: ChildMain,
     gc.disable()
     try:
         chan.expect(GO)
-        if self_join:
-            # Before anything else, so every process forked from here is born inside.
-            join_cgroups_self(self_join)
+        _first_steps(plan, self_join)
         ns = plan.ns
-        # oom_score_adj is set before anything else so the init and its children inherit it.
-        adj = (plan.config.get("process") or {}).get("oomScoreAdj")
-        if adj is not None:
-            with open("/proc/self/oom_score_adj", "wb") as f:
-                f.write(str(int(adj)).encode())
-        # Joining or creating namespaces must not leave the runtime's memory readable
-        # by the container (ptrace, /proc/<pid>/mem, exe): non-dumpable before any setns.
-        L.prctl(L.PR_SET_DUMPABLE, 0)
         namespaces.join_all(ns.join)
         if "user" in ns.new:
             L.unshare(L.CLONE_NEWUSER)
@@ -202,6 +212,14 @@ def spawn(
     parent_end, child_end = Channel.pair()
     # The runtime adopts the init when the intermediate exits.
     L.prctl(L.PR_SET_CHILD_SUBREAPER, 1)
+    ns = plan.ns
+    if on_intermediate is None and not ns.join and not {"user", "time"} & ns.new:
+        # Only new namespaces, no user or time one (their ids and offsets must be written
+        # between the unshare and the fork) and no placement by the runtime: the init can
+        # be born in its namespaces, with no intermediate at all.
+        direct = _spawn_direct(plan, parent_end, child_end, child_main, self_join, born_in)
+        if direct:
+            return direct, parent_end
     pid, born = _fork(born_in)
     if pid == 0:
         parent_end.close()
@@ -239,6 +257,46 @@ def spawn(
                 kill_and_reap(p)
         parent_end.close()
         raise
+
+
+def _spawn_direct(plan: Any, parent_end: Channel, child_end: Channel, child_main: ChildMain,
+                  self_join: list[tuple[str, bool]] | None, born_in: str | None) -> int:
+    """clone3 the init straight into its new namespaces (and its cgroup2 cgroup), as crun
+    does; returns its pid, or 0 when the kernel refuses (the caller then forks the
+    intermediate). The init does the intermediate's first steps itself, then the init
+    sequence, which starts by waiting for ``go``."""
+    fd = -1
+    if born_in:
+        try:
+            fd = os.open(born_in, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            fd = -1
+    try:
+        try:
+            pid = L.clone_fork(plan.ns.unshare_flags, fd)
+        except OSError:
+            return 0
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if pid == 0:
+        parent_end.close()
+        try:
+            if fd >= 0 and self_join:
+                self_join = [(d, ignore) for d, ignore in self_join if d != born_in]
+            _first_steps(plan, self_join)
+        except BaseException as exc:  # noqa: BLE001
+            child_end.send_error(init_mod.error_message(exc))
+            os._exit(1)
+        child_main(plan, child_end)
+    child_end.close()
+    try:
+        parent_end.send(GO)
+    except BaseException:
+        kill_and_reap(pid)
+        parent_end.close()
+        raise
+    return pid
 
 
 def kill_and_reap(pid: int) -> None:

@@ -82,7 +82,7 @@ class Manager(ABC):
 
     def birth_dir(self) -> str | None:
         """After ``apply(-1)``: the cgroup2 directory among ``self_join_dirs()`` that a new
-        process can be born in instead (``linux.fork_into_cgroup``), or None."""
+        process can be born in instead (``linux.clone_fork``), or None."""
         return None
 
     @abstractmethod

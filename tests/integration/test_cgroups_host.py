@@ -631,7 +631,7 @@ def _child_cgroup_line(fork: Any) -> tuple[int, str]:
 
 
 @needs_unified
-def test_fork_into_cgroup_gives_birth_inside_the_cgroup2_directory(tracker: Tracker) -> None:
+def test_clone_fork_gives_birth_inside_the_cgroup2_directory(tracker: Tracker) -> None:
     from ociruntime import linux as L
 
     name = tracker.name()
@@ -640,7 +640,7 @@ def test_fork_into_cgroup_gives_birth_inside_the_cgroup2_directory(tracker: Trac
     try:
         fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            _, line = _child_cgroup_line(lambda: L.fork_into_cgroup(fd))
+            _, line = _child_cgroup_line(lambda: L.clone_fork(cgroup_fd=fd))
         finally:
             os.close(fd)
         assert line == f"0::/{name}"
@@ -657,7 +657,7 @@ def test_fork_into_a_v1_directory_is_refused_and_falls_back(tracker: Tracker) ->
     fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with pytest.raises(OSError):
-            L.fork_into_cgroup(fd)  # not a cgroup2 directory: no child is made
+            L.clone_fork(cgroup_fd=fd)  # not a cgroup2 directory: no child is made
     finally:
         os.close(fd)
     born: list[bool] = []

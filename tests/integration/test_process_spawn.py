@@ -1,0 +1,66 @@
+"""process.spawn's two shapes: the init born straight into its namespaces (clone3), or
+through the intermediate when namespaces are joined (or a user namespace is made)."""
+
+from __future__ import annotations
+
+import os
+from types import SimpleNamespace
+from typing import Any, NoReturn
+
+import pytest
+
+from ociruntime import namespaces, process
+from ociruntime.channel import GO, Channel
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
+
+
+def _probe_main(plan: Any, chan: Channel) -> NoReturn:  # pragma: no cover - child
+    chan.expect(GO)
+    with open("/proc/self/status") as f:
+        nspid = next(line.split()[1:] for line in f if line.startswith("NSpid:"))
+    chan.send("probe", pid=os.getpid(), nspid=nspid,
+              mnt=os.readlink("/proc/self/ns/mnt"), dumpable=_dumpable())
+    os._exit(0)
+
+
+def _dumpable() -> int:
+    from ociruntime import linux as L
+
+    return L.prctl(3)  # PR_GET_DUMPABLE
+
+
+def _spawn(ns: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> tuple[dict, int]:
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(process.os, "fork", counting_fork)
+    plan = SimpleNamespace(ns=namespaces.plan(ns), config={"process": {}}, linux={})
+    pid, chan = process.spawn(plan, child_main=_probe_main)
+    try:
+        frame = chan.expect("probe")
+    finally:
+        chan.close()
+        _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert frame["pid"] == 1 and frame["nspid"] == [str(pid), "1"]
+    assert frame["dumpable"] == 0  # set before the init does anything else
+    return frame, len(forks)
+
+
+def test_new_namespaces_only_the_init_is_born_in_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, forks = _spawn([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}], monkeypatch)
+    assert forks == 0  # clone3, no intermediate process
+    assert frame["mnt"] != os.readlink("/proc/self/ns/mnt")
+
+
+def test_a_joined_namespace_goes_through_the_intermediate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    frame, forks = _spawn([{"type": "pid"}, {"type": "mount"},
+                           {"type": "uts", "path": "/proc/self/ns/uts"}], monkeypatch)
+    assert forks == 1  # the intermediate (which forks the init into the pid namespace)
+    assert frame["mnt"] != os.readlink("/proc/self/ns/mnt")
