@@ -64,3 +64,17 @@ def test_a_joined_namespace_goes_through_the_intermediate(
                            {"type": "uts", "path": "/proc/self/ns/uts"}], monkeypatch)
     assert forks == 1  # the intermediate (which forks the init into the pid namespace)
     assert frame["mnt"] != os.readlink("/proc/self/ns/mnt")
+
+
+def test_a_kernel_without_clone3_falls_back_to_the_intermediate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from ociruntime import linux as L
+
+    def no_clone3(flags: int = 0, cgroup_fd: int = -1) -> int:
+        raise OSError(errno.ENOSYS, "clone3: Function not implemented")
+
+    monkeypatch.setattr(L, "clone_fork", no_clone3)
+    _, forks = _spawn([{"type": "pid"}, {"type": "mount"}], monkeypatch)
+    assert forks == 1  # the intermediate, forked the old way
