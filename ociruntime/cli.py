@@ -569,18 +569,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """``main()``, then exit without the interpreter's teardown.
+    """``main()`` without the cyclic garbage collector, then exit without the
+    interpreter's teardown.
 
-    It runs without the cyclic garbage collector (the launcher turns it off before any
-    import): a command lives for milliseconds and reference counting frees what it
-    drops, while the collector's passes during the imports alone cost ~0.7 ms. The two
-    commands that can wait for days (a foreground ``run``/``exec``, ``events``) turn it
-    back on. Finalizing the interpreter (clearing
-    every module, a last garbage collection) costs ~3 ms per call, and engines call the
-    runtime several times per container. Nothing
-    here needs it: files are written inside ``with`` blocks, the log is flushed by
-    ``main``, and no atexit handler is registered. Only stdout and stderr may still hold
-    buffered text.
+    A command lives for milliseconds and reference counting frees what it drops, while
+    the collector's passes during the imports alone cost ~0.7 ms (the launcher turns it
+    off before its first import; the commands that can wait for days, a foreground
+    ``run``/``exec`` and ``events``, turn it back on). Finalizing the interpreter
+    (clearing every module, a last collection) costs ~3 ms per call, and engines call the
+    runtime several times per container. Nothing here needs it: files are written inside
+    ``with`` blocks, the log is flushed by ``main``, and no atexit handler is registered;
+    only stdout and stderr may still hold buffered text.
     """
     import gc
 

@@ -195,8 +195,9 @@ def create(opts: CreateOptions, log: Logger) -> int:
             except CgroupError as exc:
                 raise CgroupError(f"unable to apply cgroup configuration: {exc}") from None
 
-        # Cheaper when the driver allows it: the runtime makes the directories, and the
-        # intermediate moves itself in (no RCU grace period; see join_cgroups_self).
+        # Cheaper when the driver allows it: the runtime makes the directories, and the new
+        # process (the intermediate, or the init born in its namespaces) moves itself in
+        # and is born in the cgroup2 one: no RCU grace period (see join_cgroups_self).
         self_join = mgr.self_join_dirs()
         if self_join is not None:
             place(-1)
