@@ -21,6 +21,7 @@ import subprocess
 import termios
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,49 @@ class ConsoleReceiver:
             except OSError:
                 pass
         self.fds = []
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll ``pred`` every 20 ms until it is true (returned) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def cgroup_dirs_with_prefix(prefix: str) -> list[str]:
+    """Cgroup directories (4 levels deep at most) whose name starts with ``prefix``."""
+    found = []
+    base = "/sys/fs/cgroup"
+    for top, dirs, _ in os.walk(base):
+        if top.count("/") - base.count("/") >= 4:
+            dirs[:] = []
+            continue
+        found += [os.path.join(top, d) for d in dirs if d.startswith(prefix)]
+    return found
+
+
+def remove_cgroup_dirs(dirs: list[str]) -> None:
+    """rmdir ``dirs``, deepest first: an empty cgroup goes, a populated one stays."""
+    for d in sorted(dirs, key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def assert_no_cgroup_left(prefix: str) -> None:
+    """security.md section 2 (d): no cgroup named after the test's containers is left
+    (polled for a second, as runc retries rmdir too); leftovers are removed, then fail."""
+    left: list[str] = []
+    for _ in range(20):
+        left = cgroup_dirs_with_prefix(prefix)
+        if not left:
+            break
+        time.sleep(0.05)
+    remove_cgroup_dirs(left)  # keep the VM clean either way
+    assert left == [], f"cgroup dirs left behind: {left}"

@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from conftest import runtime_cmd
 
+from tests.integration._probe import assert_no_cgroup_left, wait_for
+
 T = 10  # timeout of every runtime call, seconds
 IS_RUNC = os.path.basename(runtime_cmd()[0]) == "runc"
 ociruntime_only = pytest.mark.skipif(IS_RUNC, reason="ociruntime's own identity")
@@ -54,45 +56,12 @@ def root_entries(rt) -> list[str]:
     return sorted(os.listdir(rt.root)) if rt.root.exists() else []
 
 
-def wait_for(pred, timeout: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def _cgroup_dirs_with_prefix(prefix: str) -> list[str]:
-    found = []
-    base = "/sys/fs/cgroup"
-    for top, dirs, _ in os.walk(base):
-        if top.count("/") - base.count("/") >= 4:
-            dirs[:] = []
-            continue
-        found += [os.path.join(top, d) for d in dirs if d.startswith(prefix)]
-    return found
-
-
 @pytest.fixture(autouse=True)
 def no_cgroup_left(cid):
     """security.md section 2 (d): after the test and the ``rt`` cleanup (which runs first,
     as this fixture is set up before it), no cgroup of the test's containers is left."""
     yield
-    left = []
-    for _ in range(20):  # runc retries rmdir for a while too
-        left = _cgroup_dirs_with_prefix(cid)
-        if not left:
-            break
-        time.sleep(0.05)
-    for d in sorted(left, key=len, reverse=True):
-        try:  # keep the VM clean; an empty cgroup rmdirs, a populated one stays
-            os.rmdir(d)
-        except OSError:
-            pass
-    assert left == [], f"cgroup dirs left behind: {left}"
+    assert_no_cgroup_left(cid)
 
 
 # ---------------------------------------------------------------- unknown ids

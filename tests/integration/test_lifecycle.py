@@ -19,12 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import runtime_cmd
+
+from tests.integration._probe import (
+    assert_no_cgroup_left,
+    cgroup_dirs_with_prefix,
+    remove_cgroup_dirs,
+    wait_for,
+)
 
 T = 10  # timeout of every runtime call, seconds
 
@@ -57,17 +63,6 @@ def call(rt, *args: str, out: Path | None = None, timeout: float = T,
         o.seek(start)
         err.seek(0)
         return subprocess.CompletedProcess(p.args, p.returncode, o.read(), err.read())
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def proc_state(pid: int) -> str | None:
@@ -107,10 +102,8 @@ def kill_quietly(pid: int) -> None:
         pass
 
 
-# A helper process that is a child subreaper, as conmon and the containerd shim are: it runs
-# one runtime command, then reports its own live children (anything the command left behind
-# that descends from it is re-parented to it), optionally runs a second command and reaps.
-SUBREAPER = r"""
+#: The start of both subreaper scripts: become a subreaper; list and reap our children.
+_SUBREAPER_PRELUDE = r"""
 import ctypes, json, os, subprocess, sys, time
 req = json.loads(sys.argv[1])
 libc = ctypes.CDLL(None, use_errno=True)
@@ -137,6 +130,12 @@ def reap():
             return
         if pid == 0:
             return
+"""
+
+# A helper process that is a child subreaper, as conmon and the containerd shim are: it runs
+# one runtime command, then reports its own live children (anything the command left behind
+# that descends from it is re-parented to it), optionally runs a second command and reaps.
+SUBREAPER = _SUBREAPER_PRELUDE + r"""
 with open(req["out"], "w") as o, open(req["err"], "w") as e:
     p = subprocess.run(req["argv"], stdin=subprocess.DEVNULL, stdout=o, stderr=e, timeout=10)
 time.sleep(0.3)
@@ -180,17 +179,6 @@ def readonly_false(base_config: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _cgroup_dirs_with_prefix(prefix: str) -> list[str]:
-    found = []
-    base = "/sys/fs/cgroup"
-    for top, dirs, _ in os.walk(base):
-        if top.count("/") - base.count("/") >= 4:
-            dirs[:] = []
-            continue
-        found += [os.path.join(top, d) for d in dirs if d.startswith(prefix)]
-    return found
-
-
 #: tests where runc 1.1.5 is known to leave cgroups (security.md C9): checked on ours only
 RUNC_LEAKS_CGROUPS = {"test_sigkill_of_create_midway"}
 
@@ -201,24 +189,10 @@ def no_cgroup_left(request, cid):
     as this fixture is set up before it), no cgroup of the test's containers is left."""
     yield
     if IS_RUNC and request.node.originalname in RUNC_LEAKS_CGROUPS:
-        for d in sorted(_cgroup_dirs_with_prefix(cid), key=len, reverse=True):
-            try:  # runc's leftovers: remove them (empty by now) so the VM stays clean
-                os.rmdir(d)
-            except OSError:
-                pass
+        # runc's leftovers: remove them (empty by now) so the VM stays clean
+        remove_cgroup_dirs(cgroup_dirs_with_prefix(cid))
         return
-    left = []
-    for _ in range(20):  # runc retries rmdir for a while too
-        left = _cgroup_dirs_with_prefix(cid)
-        if not left:
-            break
-        time.sleep(0.05)
-    for d in sorted(left, key=len, reverse=True):
-        try:  # keep the VM clean; an empty cgroup rmdirs, a populated one stays
-            os.rmdir(d)
-        except OSError:
-            pass
-    assert left == [], f"cgroup dirs left behind: {left}"
+    assert_no_cgroup_left(cid)
 
 
 # ---------------------------------------------------------------- create / start / kill / delete
@@ -622,7 +596,7 @@ def test_missing_executable_fails_create_and_leaves_nothing(rt, make_bundle, cid
     assert not (rt.root / cid).exists()
     assert res["children"] == [], res
     assert _mounts_mentioning(b) == mounts_before
-    assert _cgroup_dirs_with_prefix(cid) == []
+    assert cgroup_dirs_with_prefix(cid) == []
     p = rt("state", cid, timeout=T)
     assert p.returncode == 1 and "container does not exist" in p.stderr
 
@@ -754,33 +728,7 @@ def test_concurrent_start(rt, make_bundle, cid):
 
 # A subreaper that starts one runtime command, runs probe commands while it is still running,
 # SIGKILLs it, then waits for its leftovers to settle and reports its live descendants.
-SUBREAPER_KILL = r"""
-import ctypes, json, os, subprocess, sys, time
-req = json.loads(sys.argv[1])
-libc = ctypes.CDLL(None, use_errno=True)
-assert libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
-me = os.getpid()
-def children():
-    out = []
-    for n in os.listdir("/proc"):
-        if not n.isdigit():
-            continue
-        try:
-            raw = open(f"/proc/{n}/stat", "rb").read()
-        except OSError:
-            continue
-        f = raw[raw.rfind(b")") + 2:].split()
-        if int(f[1]) == me and f[0] not in (b"Z", b"X"):
-            out.append(int(n))
-    return sorted(out)
-def reap():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+SUBREAPER_KILL = _SUBREAPER_PRELUDE + r"""
 p = subprocess.Popen(req["argv"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
 time.sleep(req["kill_after"])
