@@ -20,7 +20,14 @@ from ociruntime import capabilities, capnames, namespaces, sched, seccomp, state
 from ociruntime import fastjson as json
 from ociruntime import init as init_mod
 from ociruntime import linux as L
-from ociruntime.channel import GO, READY, RUN, Channel
+from ociruntime.channel import (
+    GO,
+    READY,
+    RUN,
+    SECCOMP_LISTENER,
+    SECCOMP_LISTENER_DONE,
+    Channel,
+)
 from ociruntime.errors import ExecError, InitError
 from ociruntime.log import Logger
 from ociruntime.record import dataclass, field
@@ -196,14 +203,10 @@ def _exec_sequence(plan: ExecPlan, chan: Channel) -> None:
                                on_error=chan.send_error)
 
 
-def cgroup_targets(saved_paths: dict[str, str], specs: list[str]) -> list[str]:
-    """The cgroup directories an exec'd process joins: the container's, or with
-    ``--cgroup [ctrl[,ctrl]:]path`` a sub-cgroup of it (which must exist, as in runc)."""
-    return sorted({p for p in cgroup_target_map(saved_paths, specs).values() if p})
-
-
 def cgroup_target_map(saved_paths: dict[str, str], specs: list[str]) -> dict[str, str]:
-    """``cgroup_targets`` by controller (``""``: the cgroup2 hierarchy, hybrid or unified)."""
+    """The cgroup directory an exec'd process joins per controller (``""``: the cgroup2
+    hierarchy, hybrid or unified): the container's, or with ``--cgroup [ctrl[,ctrl]:]path``
+    a sub-cgroup of it (which must exist, as in runc)."""
     paths = dict(saved_paths)
     for spec in specs:
         ctrls, _, sub = spec.rpartition(":")
@@ -362,11 +365,11 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
             _join_cgroups(targets, pid)
         chan.send(RUN)
         frame = None if (paused and opts.detach) else chan.recv()
-        if frame is not None and frame["type"] == seccomp.FRAME_LISTENER and sec_cfg:
+        if frame is not None and frame["type"] == SECCOMP_LISTENER and sec_cfg:
             seccomp.serve_listener(frame, pid, sec_cfg, {
                 "ociVersion": saved.get("ociVersion"), "id": opts.container_id,
                 "status": "running", "pid": pid, "bundle": saved.get("bundle")})
-            chan.send(seccomp.FRAME_LISTENER_DONE)
+            chan.send(SECCOMP_LISTENER_DONE)
             frame = chan.recv()
         if frame is not None:
             raise InitError(str(frame.get("message") or "exec failed"))

@@ -81,14 +81,22 @@ def _first_steps(plan: Any, self_join: list[tuple[str, bool]] | None) -> None:
     L.prctl(L.PR_SET_DUMPABLE, 0)
 
 
+def _open_dir(path: str | None) -> int:
+    """An fd of the cgroup2 directory to be born in, or -1 (none, or it cannot be opened:
+    then the new process joins it by itself)."""
+    if not path:
+        return -1
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return -1
+
+
 def _fork(born_in: str | None) -> tuple[int, bool]:
     """fork(2), into the cgroup2 directory ``born_in`` when given and the kernel can;
     returns (pid, whether the child was born there)."""
-    if born_in:
-        try:
-            fd = os.open(born_in, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            return os.fork(), False
+    fd = _open_dir(born_in)
+    if fd >= 0:
         try:
             return L.clone_fork(cgroup_fd=fd), True
         except OSError:
@@ -265,12 +273,7 @@ def _spawn_direct(plan: Any, parent_end: Channel, child_end: Channel, child_main
     does; returns its pid, or 0 when the kernel refuses (the caller then forks the
     intermediate). The init does the intermediate's first steps itself, then the init
     sequence, which starts by waiting for ``go``."""
-    fd = -1
-    if born_in:
-        try:
-            fd = os.open(born_in, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except OSError:
-            fd = -1
+    fd = _open_dir(born_in)
     try:
         try:
             pid = L.clone_fork(plan.ns.unshare_flags, fd)

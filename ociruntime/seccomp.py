@@ -225,9 +225,6 @@ def load(bpf: bytes, flags: int) -> int:
     return ret if flags & FLAG_NEW_LISTENER else -1
 
 
-#: Frames of the parent/child channel (channel.py) for the listener hand-over.
-FRAME_LISTENER = SECCOMP_LISTENER
-FRAME_LISTENER_DONE = SECCOMP_LISTENER_DONE
 
 
 def load_and_report(compiled: CompiledFilter, chan_fd: int) -> None:
@@ -244,13 +241,13 @@ def load_and_report(compiled: CompiledFilter, chan_fd: int) -> None:
     if listener < 0:
         return
     try:
-        os.write(chan_fd, b'{"type":"%s","fd":%d}' % (FRAME_LISTENER.encode(), listener))
+        os.write(chan_fd, b'{"type":"%s","fd":%d}' % (SECCOMP_LISTENER.encode(), listener))
         reply = os.read(chan_fd, 1 << 16)
         if not reply:
             raise SeccompError("seccomp: the runtime closed the channel before the listener "
                                "reached the agent")
         frame = json.loads(reply)
-        if frame.get("type") != FRAME_LISTENER_DONE:
+        if frame.get("type") != SECCOMP_LISTENER_DONE:
             raise SeccompError(str(frame.get("message") or f"seccomp: unexpected {frame!r}"))
     finally:
         os.close(listener)

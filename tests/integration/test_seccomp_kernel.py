@@ -29,6 +29,7 @@ import pytest
 from ociruntime import linux as L
 from ociruntime import seccomp as S
 from ociruntime import seccomp_notify as N
+from ociruntime.channel import SECCOMP_LISTENER, SECCOMP_LISTENER_DONE
 
 pyseccomp = pytest.importorskip("pyseccomp")
 
@@ -610,11 +611,11 @@ def test_notify_over_the_init_channel(tmp_path: Path) -> None:
         child_end.close()
         agent.thread.start()
         frame = json.loads(parent_end.recv(4096))
-        assert frame["type"] == S.FRAME_LISTENER
+        assert frame["type"] == SECCOMP_LISTENER
         state = {"ociVersion": "1.2.0", "id": "ctr", "status": "creating", "pid": pid,
                  "bundle": "/bundle"}
         S.serve_listener(frame, pid, cfg, state)
-        parent_end.send(json.dumps({"type": S.FRAME_LISTENER_DONE}).encode())
+        parent_end.send(json.dumps({"type": SECCOMP_LISTENER_DONE}).encode())
 
     try:
         got = in_child(body, setup=runtime_side)
