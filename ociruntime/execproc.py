@@ -277,6 +277,12 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         proc["capabilities"] = cproc.get("capabilities")
     nnp = bool(proc.get("noNewPrivileges") or cproc.get("noNewPrivileges"))
     init_pid = int(saved["pid"])
+    try:
+        os.readlink(f"/proc/{init_pid}/ns/mnt")
+    except OSError:
+        # An exiting init leaves its namespaces before it becomes a zombie, and can stay
+        # in between while its pid namespace empties: nothing is left to join.
+        raise ExecError("cannot exec in a stopped container") from None
     types = [n["type"] for n in (config.get("linux") or {}).get("namespaces") or []]
     join = [(t, f"/proc/{init_pid}/ns/{namespaces.PROC_NAMES[t]}")
             for t in namespaces.JOIN_ORDER if t in types]

@@ -4,6 +4,7 @@ through the intermediate when namespaces are joined (or a user namespace is made
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any, NoReturn
 
@@ -13,6 +14,18 @@ from ociruntime import namespaces, process
 from ociruntime.channel import GO, Channel
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
+
+
+@pytest.fixture(autouse=True)
+def not_a_subreaper_afterwards() -> Iterator[None]:
+    """spawn makes its caller a child subreaper (the runtime adopts the init). Here the
+    caller is pytest: left on, every later orphan of the session (an exec'd process whose
+    intermediate exited) would become an unreaped child of pytest, and a zombie in a
+    container's pid namespace keeps its dying init from ever exiting."""
+    from ociruntime import linux as L
+
+    yield
+    L.prctl(L.PR_SET_CHILD_SUBREAPER, 0)
 
 
 def _probe_main(plan: Any, chan: Channel) -> NoReturn:  # pragma: no cover - child
