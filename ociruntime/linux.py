@@ -1,26 +1,29 @@
 """The one syscall seam: every kernel call Python 3.11's ``os`` lacks goes through here.
 
-Each wrapper is a thin ctypes call that raises ``OSError`` with the kernel's errno; callers
-turn that into ``SyscallError`` with the operation and path. Nothing else in the package
-loads libc. Syscall numbers are x86_64's (the only architecture this runtime ships for);
-``SYSCALLS`` maps the names so tests can check them.
+Each wrapper is a thin ctypes call (through ``ffi``, the slice of ctypes we use) that
+raises ``OSError`` with the kernel's errno; callers turn that into ``SyscallError`` with
+the operation and path. Nothing else in the package loads libc. Syscall numbers are
+x86_64's (the only architecture this runtime ships for); ``SYSCALLS`` maps the names so
+tests can check them.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
+
+from ociruntime import ffi
 
 TYPE_CHECKING = False  # typing costs ~3 ms to import
 if TYPE_CHECKING:
     from typing import Any
 
-_libc = ctypes.CDLL(None, use_errno=True)
+_libc = ffi.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
-_syscall.restype = ctypes.c_long
+_syscall.restype = ffi.c_long
 # The same syscall(3), called without releasing the GIL (clone_fork needs that).
-_syscall_gil = ctypes.PyDLL(None, use_errno=True).syscall
-_syscall_gil.restype = ctypes.c_long
+_pythonapi = ffi.PyDLL(None, use_errno=True)
+_syscall_gil = _pythonapi.syscall
+_syscall_gil.restype = ffi.c_long
 
 # --- clone / namespace flags (linux/sched.h) ---------------------------------------------
 CLONE_NEWTIME = 0x00000080
@@ -129,7 +132,7 @@ SYSCALLS = {
 
 def _check(ret: int, what: str, path: str | bytes | None = None) -> int:
     if ret < 0:
-        err = ctypes.get_errno()
+        err = ffi.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}", path)
     return ret
 
@@ -142,12 +145,12 @@ def _b(s: str | bytes | None) -> bytes | None:
 
 def unshare(flags: int) -> None:
     """unshare(2): leave the namespaces named by ``flags`` (CLONE_NEW*)."""
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
+    _check(_libc.unshare(ffi.c_int(flags)), "unshare")
 
 
 def setns(fd: int, nstype: int = 0) -> None:
     """setns(2): join the namespace behind ``fd``."""
-    _check(_libc.setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+    _check(_libc.setns(ffi.c_int(fd), ffi.c_int(nstype)), "setns")
 
 
 def mount(
@@ -159,7 +162,7 @@ def mount(
 ) -> None:
     """mount(2). ``target`` is usually ``/proc/self/fd/N`` of a safely resolved fd."""
     _check(
-        _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
+        _libc.mount(_b(source), _b(target), _b(fstype), ffi.c_ulong(flags), _b(data)),
         "mount",
         target,
     )
@@ -167,7 +170,7 @@ def mount(
 
 def umount2(target: str | bytes, flags: int = 0) -> None:
     """umount2(2)."""
-    _check(_libc.umount2(_b(target), ctypes.c_int(flags)), "umount2", target)
+    _check(_libc.umount2(_b(target), ffi.c_int(flags)), "umount2", target)
 
 
 def pivot_root(new_root: str | bytes, put_old: str | bytes) -> None:
@@ -175,12 +178,12 @@ def pivot_root(new_root: str | bytes, put_old: str | bytes) -> None:
     _check(_syscall(SYSCALLS["pivot_root"], _b(new_root), _b(put_old)), "pivot_root", new_root)
 
 
-class _MountAttr(ctypes.Structure):
+class _MountAttr(ffi.Structure):
     _fields_ = [
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
+        ("attr_set", ffi.c_uint64),
+        ("attr_clr", ffi.c_uint64),
+        ("propagation", ffi.c_uint64),
+        ("userns_fd", ffi.c_uint64),
     ]
 
 
@@ -198,19 +201,19 @@ def mount_setattr(
     _check(
         _syscall(
             SYSCALLS["mount_setattr"],
-            ctypes.c_int(dirfd),
+            ffi.c_int(dirfd),
             _b(path),
-            ctypes.c_uint(flags),
-            ctypes.byref(attr),
-            ctypes.c_size_t(ctypes.sizeof(attr)),
+            ffi.c_uint(flags),
+            ffi.byref(attr),
+            ffi.c_size_t(ffi.sizeof(attr)),
         ),
         "mount_setattr",
         path,
     )
 
 
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+class _OpenHow(ffi.Structure):
+    _fields_ = [("flags", ffi.c_uint64), ("mode", ffi.c_uint64), ("resolve", ffi.c_uint64)]
 
 
 def openat2(dirfd: int, path: str | bytes, flags: int, resolve: int, mode: int = 0) -> int:
@@ -219,10 +222,10 @@ def openat2(dirfd: int, path: str | bytes, flags: int, resolve: int, mode: int =
     return _check(
         _syscall(
             SYSCALLS["openat2"],
-            ctypes.c_int(dirfd),
+            ffi.c_int(dirfd),
             _b(path),
-            ctypes.byref(how),
-            ctypes.c_size_t(ctypes.sizeof(how)),
+            ffi.byref(how),
+            ffi.c_size_t(ffi.sizeof(how)),
         ),
         "openat2",
         path,
@@ -233,25 +236,25 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
     """prctl(2); returns the kernel's non-negative result."""
     return _check(
         _libc.prctl(
-            ctypes.c_int(option),
-            ctypes.c_ulong(arg2),
-            ctypes.c_ulong(arg3),
-            ctypes.c_ulong(arg4),
-            ctypes.c_ulong(arg5),
+            ffi.c_int(option),
+            ffi.c_ulong(arg2),
+            ffi.c_ulong(arg3),
+            ffi.c_ulong(arg4),
+            ffi.c_ulong(arg5),
         ),
         "prctl",
     )
 
 
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+class _CapHeader(ffi.Structure):
+    _fields_ = [("version", ffi.c_uint32), ("pid", ffi.c_int)]
 
 
-class _CapData(ctypes.Structure):
+class _CapData(ffi.Structure):
     _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
+        ("effective", ffi.c_uint32),
+        ("permitted", ffi.c_uint32),
+        ("inheritable", ffi.c_uint32),
     ]
 
 
@@ -262,7 +265,7 @@ def capget(pid: int = 0) -> tuple[int, int, int]:
     """capget(2): (effective, permitted, inheritable) as 64-bit masks."""
     hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, pid)
     data = (_CapData * 2)()
-    _check(_syscall(SYSCALLS["capget"], ctypes.byref(hdr), ctypes.byref(data)), "capget")
+    _check(_syscall(SYSCALLS["capget"], ffi.byref(hdr), ffi.byref(data)), "capget")
     return (
         data[0].effective | (data[1].effective << 32),
         data[0].permitted | (data[1].permitted << 32),
@@ -279,19 +282,19 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
         data[i].effective = (effective >> shift) & 0xFFFFFFFF
         data[i].permitted = (permitted >> shift) & 0xFFFFFFFF
         data[i].inheritable = (inheritable >> shift) & 0xFFFFFFFF
-    _check(_syscall(SYSCALLS["capset"], ctypes.byref(hdr), ctypes.byref(data)), "capset")
+    _check(_syscall(SYSCALLS["capset"], ffi.byref(hdr), ffi.byref(data)), "capset")
 
 
 def sethostname(name: str) -> None:
     """sethostname(2)."""
     raw = name.encode()
-    _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
+    _check(_libc.sethostname(raw, ffi.c_size_t(len(raw))), "sethostname")
 
 
 def setdomainname(name: str) -> None:
     """setdomainname(2)."""
     raw = name.encode()
-    _check(_libc.setdomainname(raw, ctypes.c_size_t(len(raw))), "setdomainname")
+    _check(_libc.setdomainname(raw, ffi.c_size_t(len(raw))), "setdomainname")
 
 
 def clone_fork(flags: int = 0, cgroup_fd: int = -1) -> int:
@@ -316,15 +319,15 @@ def clone_fork(flags: int = 0, cgroup_fd: int = -1) -> int:
         flags |= CLONE_INTO_CGROUP
     # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal (SIGCHLD), stack,
     # stack_size, tls, set_tid, set_tid_size, cgroup
-    args = (ctypes.c_uint64 * 11)(flags, 0, 0, 0, 17, 0, 0, 0, 0, 0, max(cgroup_fd, 0))
-    api = ctypes.pythonapi
+    args = (ffi.c_uint64 * 11)(flags, 0, 0, 0, 17, 0, 0, 0, 0, 0, max(cgroup_fd, 0))
+    api = _pythonapi
     api.PyOS_BeforeFork()
-    pid = _syscall_gil(SYSCALLS["clone3"], ctypes.byref(args),
-                       ctypes.c_size_t(ctypes.sizeof(args)))
+    pid = _syscall_gil(SYSCALLS["clone3"], ffi.byref(args),
+                       ffi.c_size_t(ffi.sizeof(args)))
     if pid == 0:
         api.PyOS_AfterFork_Child()
         return 0
-    err = ctypes.get_errno()
+    err = ffi.get_errno()
     api.PyOS_AfterFork_Parent()
     if pid < 0:
         raise OSError(err, f"clone3: {os.strerror(err)}")
@@ -343,15 +346,15 @@ RLIMITS = {
 def prlimit(pid: int, resource: int, soft: int, hard: int) -> None:
     """prlimit(2) setting both limits of ``pid`` (the ``resource`` module would cost a
     shared-library load on every create)."""
-    new = (ctypes.c_uint64 * 2)(soft, hard)
-    if _libc.prlimit(ctypes.c_int(pid), ctypes.c_int(resource), new, None) < 0:
-        err = ctypes.get_errno()
+    new = (ffi.c_uint64 * 2)(soft, hard)
+    if _libc.prlimit(ffi.c_int(pid), ffi.c_int(resource), new, None) < 0:
+        err = ffi.get_errno()
         raise OSError(err, os.strerror(err))
 
 
 def personality(persona: int) -> int:
     """personality(2); returns the previous persona."""
-    return _check(_syscall(SYSCALLS["personality"], ctypes.c_ulong(persona)), "personality")
+    return _check(_syscall(SYSCALLS["personality"], ffi.c_ulong(persona)), "personality")
 
 
 def keyctl(op: int, arg2: Any = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
@@ -359,11 +362,11 @@ def keyctl(op: int, arg2: Any = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) 
     return _check(
         _syscall(
             SYSCALLS["keyctl"],
-            ctypes.c_int(op),
+            ffi.c_int(op),
             arg2,
-            ctypes.c_ulong(arg3),
-            ctypes.c_ulong(arg4),
-            ctypes.c_ulong(arg5),
+            ffi.c_ulong(arg3),
+            ffi.c_ulong(arg4),
+            ffi.c_ulong(arg5),
         ),
         "keyctl",
     )
@@ -371,37 +374,37 @@ def keyctl(op: int, arg2: Any = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) 
 
 def join_session_keyring(name: str) -> int:
     """KEYCTL_JOIN_SESSION_KEYRING with ``name``; returns the keyring serial."""
-    return keyctl(KEYCTL_JOIN_SESSION_KEYRING, ctypes.c_char_p(name.encode()))
+    return keyctl(KEYCTL_JOIN_SESSION_KEYRING, ffi.c_char_p(name.encode()))
 
 
 def pidfd_send_signal(pidfd: int, sig: int) -> None:
     """pidfd_send_signal(2): signal the process behind a pidfd (no pid-reuse race)."""
     _check(
-        _syscall(SYSCALLS["pidfd_send_signal"], ctypes.c_int(pidfd), ctypes.c_int(sig), None, 0),
+        _syscall(SYSCALLS["pidfd_send_signal"], ffi.c_int(pidfd), ffi.c_int(sig), None, 0),
         "pidfd_send_signal",
     )
 
 
-class _Statfs(ctypes.Structure):
+class _Statfs(ffi.Structure):
     _fields_ = [
-        ("f_type", ctypes.c_long),
-        ("f_bsize", ctypes.c_long),
-        ("rest", ctypes.c_byte * 120),
+        ("f_type", ffi.c_long),
+        ("f_bsize", ffi.c_long),
+        ("rest", ffi.c_byte * 120),
     ]
 
 
 def fs_type(fd: int) -> int:
     """fstatfs(2)'s ``f_type``: the filesystem magic (``os.statvfs`` lacks it)."""
     st = _Statfs()
-    _check(_libc.fstatfs(ctypes.c_int(fd), ctypes.byref(st)), "fstatfs")
+    _check(_libc.fstatfs(ffi.c_int(fd), ffi.byref(st)), "fstatfs")
     return int(st.f_type)
 
 
 def close_range(first: int, last: int = 0xFFFFFFFF, flags: int = 0) -> None:
     """close_range(2); ``flags=CLOSE_RANGE_CLOEXEC`` (4) marks instead of closing."""
     _check(
-        _syscall(SYSCALLS["close_range"], ctypes.c_uint(first), ctypes.c_uint(last),
-                 ctypes.c_uint(flags)),
+        _syscall(SYSCALLS["close_range"], ffi.c_uint(first), ffi.c_uint(last),
+                 ffi.c_uint(flags)),
         "close_range",
     )
 
@@ -416,8 +419,8 @@ def bpf(cmd: int, attr: Any) -> int:
     """bpf(2): ``attr`` is a mutable ctypes buffer holding ``union bpf_attr`` (the kernel
     may write results into it, as BPF_PROG_QUERY does); returns the kernel's result."""
     return _check(
-        _syscall(ctypes.c_long(SYSCALLS["bpf"]), ctypes.c_int(cmd), ctypes.byref(attr),
-                 ctypes.c_uint(ctypes.sizeof(attr))),
+        _syscall(ffi.c_long(SYSCALLS["bpf"]), ffi.c_int(cmd), ffi.byref(attr),
+                 ffi.c_uint(ffi.sizeof(attr))),
         "bpf",
     )
 
@@ -429,13 +432,13 @@ IN_MODIFY = 0x00000002
 
 def inotify_init1(flags: int = IN_CLOEXEC) -> int:
     """inotify_init1(2); returns the inotify fd."""
-    return _check(_libc.inotify_init1(ctypes.c_int(flags)), "inotify_init1")
+    return _check(_libc.inotify_init1(ffi.c_int(flags)), "inotify_init1")
 
 
 def inotify_add_watch(fd: int, path: str, mask: int) -> int:
     """inotify_add_watch(2); returns the watch descriptor."""
     return _check(
-        _libc.inotify_add_watch(ctypes.c_int(fd), _b(path), ctypes.c_uint32(mask)),
+        _libc.inotify_add_watch(ffi.c_int(fd), _b(path), ffi.c_uint32(mask)),
         "inotify_add_watch",
         path,
     )
@@ -452,25 +455,25 @@ def seccomp_set_mode_filter(program: bytes, flags: int) -> int:
     can call it after pivot_root, as its last step before exec.
     """
 
-    class _SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    class _SockFprog(ffi.Structure):
+        _fields_ = [("len", ffi.c_ushort), ("filter", ffi.c_void_p)]
 
-    buf = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+    buf = ffi.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ffi.addressof(buf))
     ret = _syscall(
-        ctypes.c_long(317),  # __NR_seccomp (x86_64)
-        ctypes.c_ulong(1),  # SECCOMP_SET_MODE_FILTER
-        ctypes.c_ulong(flags),
-        ctypes.byref(fprog),
+        ffi.c_long(317),  # __NR_seccomp (x86_64)
+        ffi.c_ulong(1),  # SECCOMP_SET_MODE_FILTER
+        ffi.c_ulong(flags),
+        ffi.byref(fprog),
     )
     return _check(ret, "seccomp(SECCOMP_SET_MODE_FILTER)")
 
 
 def seccomp_get_action_avail(action: int) -> bool:
     """SECCOMP_GET_ACTION_AVAIL: whether the kernel knows the filter return ``action``."""
-    value = ctypes.c_uint32(action)
+    value = ffi.c_uint32(action)
     ret = _syscall(
-        ctypes.c_long(317), ctypes.c_ulong(2), ctypes.c_ulong(0), ctypes.byref(value)
+        ffi.c_long(317), ffi.c_ulong(2), ffi.c_ulong(0), ffi.byref(value)
     )
     return ret == 0
 
@@ -481,8 +484,8 @@ def seccomp_flag_supported(flags: int) -> bool:
     The kernel checks the flags before it reads the program: EFAULT means they were
     accepted (nothing is installed), EINVAL that a flag or combination is unknown.
     """
-    ret = _syscall(ctypes.c_long(317), ctypes.c_ulong(1), ctypes.c_ulong(flags), None)
-    return ret < 0 and ctypes.get_errno() == 14  # EFAULT
+    ret = _syscall(ffi.c_long(317), ffi.c_ulong(1), ffi.c_ulong(flags), None)
+    return ret < 0 and ffi.get_errno() == 14  # EFAULT
 
 
 def seccomp_notif_recv(fd: int) -> tuple[int, int, int, int, int, int, tuple[int, ...]]:
@@ -490,9 +493,9 @@ def seccomp_notif_recv(fd: int) -> tuple[int, int, int, int, int, int, tuple[int
 
     Returns ``(id, pid, flags, nr, arch, instruction_pointer, args)``.
     """
-    buf = (ctypes.c_uint64 * 10)()  # struct seccomp_notif, 80 bytes, must be zeroed
+    buf = (ffi.c_uint64 * 10)()  # struct seccomp_notif, 80 bytes, must be zeroed
     _check(
-        _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0xC0502100), ctypes.byref(buf)),
+        _libc.ioctl(ffi.c_int(fd), ffi.c_ulong(0xC0502100), ffi.byref(buf)),
         "ioctl(SECCOMP_IOCTL_NOTIF_RECV)",
     )
     nr = buf[2] & 0xFFFFFFFF
@@ -515,32 +518,32 @@ def seccomp_notif_send(fd: int, notif_id: int, val: int, error: int, flags: int)
     ``error`` is 0 or a negative errno; ``flags`` may be SECCOMP_USER_NOTIF_FLAG_CONTINUE (1).
     """
 
-    class _NotifResp(ctypes.Structure):
+    class _NotifResp(ffi.Structure):
         _fields_ = [
-            ("id", ctypes.c_uint64),
-            ("val", ctypes.c_int64),
-            ("error", ctypes.c_int32),
-            ("flags", ctypes.c_uint32),
+            ("id", ffi.c_uint64),
+            ("val", ffi.c_int64),
+            ("error", ffi.c_int32),
+            ("flags", ffi.c_uint32),
         ]
 
     resp = _NotifResp(notif_id, val, error, flags)
     _check(
-        _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0xC0182101), ctypes.byref(resp)),
+        _libc.ioctl(ffi.c_int(fd), ffi.c_ulong(0xC0182101), ffi.byref(resp)),
         "ioctl(SECCOMP_IOCTL_NOTIF_SEND)",
     )
 
 
 def seccomp_notif_id_valid(fd: int, notif_id: int) -> bool:
     """SECCOMP_IOCTL_NOTIF_ID_VALID: whether the notifying task still waits for an answer."""
-    value = ctypes.c_uint64(notif_id)
-    return _libc.ioctl(ctypes.c_int(fd), ctypes.c_ulong(0x40082102), ctypes.byref(value)) == 0
+    value = ffi.c_uint64(notif_id)
+    return _libc.ioctl(ffi.c_int(fd), ffi.c_ulong(0x40082102), ffi.byref(value)) == 0
 
 
 def pidfd_getfd(pidfd: int, targetfd: int) -> int:
     """pidfd_getfd(2): a close-on-exec duplicate of fd ``targetfd`` of the process ``pidfd``."""
     return _check(
-        _syscall(ctypes.c_long(438), ctypes.c_int(pidfd), ctypes.c_int(targetfd),
-                 ctypes.c_uint(0)),
+        _syscall(ffi.c_long(438), ffi.c_int(pidfd), ffi.c_int(targetfd),
+                 ffi.c_uint(0)),
         "pidfd_getfd",
     )
 
@@ -552,11 +555,11 @@ def libseccomp_version() -> tuple[int, int, int] | None:
     library without importing pyseccomp.
     """
     try:
-        lib = ctypes.CDLL("libseccomp.so.2")
+        lib = ffi.CDLL("libseccomp.so.2")
     except OSError:
         return None
     fn = lib.seccomp_version
-    fn.restype = ctypes.POINTER(ctypes.c_uint * 3)
+    fn.restype = ffi.POINTER(ffi.c_uint * 3)
     ver = fn()
     if not ver:
         return None
@@ -571,39 +574,39 @@ IOPRIO_CLASS_SHIFT = 13
 
 def ioprio_set(which: int, who: int, ioprio: int) -> None:
     """ioprio_set(2)."""
-    _check(_syscall(251, ctypes.c_int(which), ctypes.c_int(who), ctypes.c_int(ioprio)),
+    _check(_syscall(251, ffi.c_int(which), ffi.c_int(who), ffi.c_int(ioprio)),
            "ioprio_set")
 
 
-class _SchedAttr(ctypes.Structure):
+class _SchedAttr(ffi.Structure):
     _fields_ = [
-        ("size", ctypes.c_uint32),
-        ("sched_policy", ctypes.c_uint32),
-        ("sched_flags", ctypes.c_uint64),
-        ("sched_nice", ctypes.c_int32),
-        ("sched_priority", ctypes.c_uint32),
-        ("sched_runtime", ctypes.c_uint64),
-        ("sched_deadline", ctypes.c_uint64),
-        ("sched_period", ctypes.c_uint64),
+        ("size", ffi.c_uint32),
+        ("sched_policy", ffi.c_uint32),
+        ("sched_flags", ffi.c_uint64),
+        ("sched_nice", ffi.c_int32),
+        ("sched_priority", ffi.c_uint32),
+        ("sched_runtime", ffi.c_uint64),
+        ("sched_deadline", ffi.c_uint64),
+        ("sched_period", ffi.c_uint64),
     ]
 
 
 def sched_setattr(policy: int, flags: int = 0, nice: int = 0, priority: int = 0,
                   runtime: int = 0, deadline: int = 0, period: int = 0, pid: int = 0) -> None:
     """sched_setattr(2) of ``pid`` (0: the caller)."""
-    attr = _SchedAttr(ctypes.sizeof(_SchedAttr), policy, flags, nice, priority, runtime,
+    attr = _SchedAttr(ffi.sizeof(_SchedAttr), policy, flags, nice, priority, runtime,
                       deadline, period)
-    _check(_syscall(314, ctypes.c_int(pid), ctypes.byref(attr), ctypes.c_uint(0)),
+    _check(_syscall(314, ffi.c_int(pid), ffi.byref(attr), ffi.c_uint(0)),
            "sched_setattr")
 
 
 def set_mempolicy(mode: int, nodes: list[int]) -> None:
     """set_mempolicy(2) with a node mask built from ``nodes``."""
-    words = (ctypes.c_ulong * 16)()
+    words = (ffi.c_ulong * 16)()
     for n in nodes:
         if not 0 <= n < 16 * 64:
             raise OSError(22, f"set_mempolicy: node {n} out of range")
         words[n // 64] |= 1 << (n % 64)
-    mask = ctypes.byref(words) if nodes else None
-    _check(_syscall(238, ctypes.c_int(mode), mask, ctypes.c_ulong(16 * 64 + 1 if nodes else 0)),
+    mask = ffi.byref(words) if nodes else None
+    _check(_syscall(238, ffi.c_int(mode), mask, ffi.c_ulong(16 * 64 + 1 if nodes else 0)),
            "set_mempolicy")

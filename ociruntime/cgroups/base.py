@@ -3,11 +3,11 @@ parts the drivers share (``signal_all``), and OOM notification."""
 
 from __future__ import annotations
 
-import ctypes
 import errno as _errno
 import os
 from abc import ABC, abstractmethod
 
+from ociruntime import ffi
 from ociruntime import linux as L
 from ociruntime.errors import CgroupError
 
@@ -187,9 +187,9 @@ class Manager(ABC):
 
 
 def _is_subreaper() -> bool:
-    val = ctypes.c_int(0)
+    val = ffi.c_int(0)
     try:
-        L.prctl(PR_GET_CHILD_SUBREAPER, ctypes.addressof(val))
+        L.prctl(PR_GET_CHILD_SUBREAPER, ffi.addressof(val))
     except OSError:
         return False
     return val.value != 0

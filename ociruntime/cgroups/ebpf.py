@@ -22,12 +22,12 @@ block" jumps ending in ``return <allow>``; the last block returns the default ac
 
 from __future__ import annotations
 
-import ctypes
 import errno as _errno
 import os
 import resource
 import struct
 
+from ociruntime import ffi
 from ociruntime import linux as L
 from ociruntime.errors import CgroupError
 from ociruntime.record import dataclass
@@ -194,11 +194,11 @@ def listing(insns: list[Insn]) -> str:
 # --- the kernel side --------------------------------------------------------------------------
 
 
-def _attr() -> ctypes.Array[ctypes.c_char]:
-    return ctypes.create_string_buffer(ATTR_SIZE)
+def _attr() -> ffi.Array[ffi.c_char]:
+    return ffi.create_string_buffer(ATTR_SIZE)
 
 
-def _bpf(cmd: int, attr: ctypes.Array[ctypes.c_char], what: str) -> int:
+def _bpf(cmd: int, attr: ffi.Array[ffi.c_char], what: str) -> int:
     try:
         return L.bpf(cmd, attr)
     except OSError as exc:
@@ -214,15 +214,15 @@ class _BpfError(CgroupError):
 
 def load_program(code: bytes, license: str = LICENSE) -> int:
     """BPF_PROG_LOAD a CGROUP_DEVICE program; on a verifier error the log is included."""
-    insns = ctypes.create_string_buffer(code, len(code))
-    lic = ctypes.create_string_buffer(license.encode())
+    insns = ffi.create_string_buffer(code, len(code))
+    lic = ffi.create_string_buffer(license.encode())
 
-    def load(log: ctypes.Array[ctypes.c_char] | None) -> int:
+    def load(log: ffi.Array[ffi.c_char] | None) -> int:
         attr = _attr()
         struct.pack_into("<IIQQ", attr, 0, BPF_PROG_TYPE_CGROUP_DEVICE, len(code) // 8,
-                         ctypes.addressof(insns), ctypes.addressof(lic))
+                         ffi.addressof(insns), ffi.addressof(lic))
         if log is not None:
-            struct.pack_into("<IIQ", attr, 24, 1, len(log), ctypes.addressof(log))
+            struct.pack_into("<IIQ", attr, 24, 1, len(log), ffi.addressof(log))
         return _bpf(BPF_PROG_LOAD, attr, "bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE)")
 
     try:
@@ -238,7 +238,7 @@ def load_program(code: bytes, license: str = LICENSE) -> int:
             except (OSError, ValueError, _BpfError):
                 pass
         if exc.errno in (_errno.EINVAL, _errno.EACCES):
-            log = ctypes.create_string_buffer(65536)
+            log = ffi.create_string_buffer(65536)
             try:
                 return load(log)
             except _BpfError:
@@ -251,10 +251,10 @@ def query_programs(dirfd: int) -> list[int]:
     """Ids of the CGROUP_DEVICE programs attached to the cgroup (runc retries on ENOSPC)."""
     size = 64
     for _ in range(10):
-        ids = (ctypes.c_uint32 * max(size, 1))()
+        ids = (ffi.c_uint32 * max(size, 1))()
         attr = _attr()
         struct.pack_into("<IIIIQI", attr, 0, dirfd, BPF_CGROUP_DEVICE, 0, 0,
-                         ctypes.addressof(ids), size)
+                         ffi.addressof(ids), size)
         try:
             _bpf(BPF_PROG_QUERY, attr, "bpf_prog_query(BPF_CGROUP_DEVICE) failed")
         except _BpfError as exc:
