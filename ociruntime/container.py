@@ -11,8 +11,8 @@ import os
 import select
 import time
 
-from ociruntime import SPEC_VERSION, state
 from ociruntime import fastjson as json
+from ociruntime import state
 from ociruntime.errors import (
     ContainerNotFound,
     ContainerNotRunning,
@@ -27,29 +27,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ociruntime.log import Logger
-
-
-def hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
-    """The state JSON a hook gets on stdin (runtime.md#state; no pid once stopped)."""
-    out: dict[str, Any] = {"ociVersion": SPEC_VERSION, "id": saved["id"], "status": status}
-    if pid is not None:
-        out["pid"] = pid
-    out["bundle"] = saved["bundle"]
-    if saved.get("annotations"):
-        out["annotations"] = saved["annotations"]
-    return json.dumps(out).encode()
-
-
-def write_pid_file(path: str, pid: int) -> None:
-    """Digits only, no newline, atomically (go-runc parses it without trimming)."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, "." + os.path.basename(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-    try:
-        os.write(fd, str(pid).encode())
-    finally:
-        os.close(fd)
-    os.rename(tmp, path)
 
 
 def load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
@@ -133,7 +110,7 @@ def start(root: str, container_id: str, log: Logger) -> None:
     if post:
         from ociruntime import hooks
 
-        hooks.run_hooks_warn(post, hook_state(saved, "running", int(saved["pid"])),
+        hooks.run_hooks_warn(post, state.hook_state(saved, "running", int(saved["pid"])),
                              lambda m: log.warning(f"poststart hook: {m}"),
                              saved.get("bundle"))
 
@@ -310,7 +287,7 @@ def destroy(saved: dict[str, Any], state_dir: str, log: Logger, mgr: Any = None)
     if post:
         from ociruntime import hooks
 
-        hooks.run_hooks_warn(post, hook_state(saved, "stopped", None),
+        hooks.run_hooks_warn(post, state.hook_state(saved, "stopped", None),
                              lambda m: log.warning(f"poststop hook: {m}"),
                              saved.get("bundle"))
 

@@ -13,7 +13,6 @@ import time
 from ociruntime import SPEC_VERSION, hooks, state
 from ociruntime import fastjson as json
 from ociruntime.channel import SECCOMP_LISTENER, SECCOMP_LISTENER_DONE
-from ociruntime.container import hook_state, write_pid_file
 from ociruntime.errors import CgroupError, HookError, InitError, OCIRuntimeError, SyscallError
 from ociruntime.log import Logger
 from ociruntime.record import dataclass
@@ -237,16 +236,16 @@ def create(opts: CreateOptions, log: Logger) -> int:
                 _set_limits(mgr, linux)
                 # prestart (deprecated) and createRuntime run in the runtime namespace, after
                 # the container's mounts, before pivot_root (config.md#posix-platform-hooks).
-                hs = hook_state(saved, "creating", init_pid)
-                try:
-                    all_hooks = config.get("hooks") or {}
-                    hooks.run_hooks(all_hooks.get("prestart"), hs)
-                    hooks.run_hooks(all_hooks.get("createRuntime"), hs)
-                except HookError as exc:
-                    hook_failed = True
-                    raise InitError(
-                        f"unable to start container process: error during container init: {exc}"
-                    ) from None
+                all_hooks = config.get("hooks") or {}
+                if all_hooks.get("prestart") or all_hooks.get("createRuntime"):
+                    hs = state.hook_state(saved, "creating", init_pid)
+                    try:
+                        hooks.run_hooks(all_hooks.get("prestart"), hs)
+                        hooks.run_hooks(all_hooks.get("createRuntime"), hs)
+                    except HookError as exc:
+                        hook_failed = True
+                        raise InitError("unable to start container process: error during "
+                                        f"container init: {exc}") from None
                 chan.send("hooks-done")
             elif kind == "ready":
                 if not ns.has("mount"):
@@ -277,7 +276,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             raise InitError("unable to start container process: container init exited early")
 
         if pid_file:
-            write_pid_file(pid_file, init_pid)
+            state.write_pid_file(pid_file, init_pid)
         return init_pid
     except BaseException as exc:
         oom = False
@@ -298,7 +297,7 @@ def create(opts: CreateOptions, log: Logger) -> int:
             # A failing prestart/createRuntime/createContainer hook stops and destroys the
             # container, and the lifecycle goes on with the poststop hooks (runtime.md 12-13).
             hooks.run_hooks_warn((config.get("hooks") or {}).get("poststop"),
-                                 hook_state(saved, "stopped", None),
+                                 state.hook_state(saved, "stopped", None),
                                  lambda m: log.warning(f"poststop hook: {m}"), b.path)
         if oom and isinstance(exc, OCIRuntimeError):
             raise InitError("container init was OOM-killed (memory limit too low?)") from exc

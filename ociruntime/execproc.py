@@ -396,7 +396,7 @@ def exec_process(opts: ExecOptions, log: Logger) -> int:
         ours.close()
         master = fds[0] if fds else -1
     if opts.pid_file:
-        container.write_pid_file(os.path.abspath(opts.pid_file), pid)
+        state.write_pid_file(os.path.abspath(opts.pid_file), pid)
     if opts.detach:
         return 0
     return runner.wait_foreground(pid, master)

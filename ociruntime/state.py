@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 
+from ociruntime import SPEC_VERSION
 from ociruntime import fastjson as json
 from ociruntime.errors import ContainerExists, ContainerNotFound, EmptyIDError, InvalidIDError
 
@@ -226,3 +227,26 @@ def oci_state(state: dict[str, Any], st: str) -> dict[str, Any]:
         out["annotations"] = state["annotations"]
     out["owner"] = ""
     return out
+
+
+def hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
+    """The state JSON a hook gets on stdin (runtime.md#state; no pid once stopped)."""
+    out: dict[str, Any] = {"ociVersion": SPEC_VERSION, "id": saved["id"], "status": status}
+    if pid is not None:
+        out["pid"] = pid
+    out["bundle"] = saved["bundle"]
+    if saved.get("annotations"):
+        out["annotations"] = saved["annotations"]
+    return json.dumps(out).encode()
+
+
+def write_pid_file(path: str, pid: int) -> None:
+    """Digits only, no newline, atomically (go-runc parses it without trimming)."""
+    d = os.path.dirname(path) or "."
+    tmp = os.path.join(d, "." + os.path.basename(path))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        os.write(fd, str(pid).encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, path)
