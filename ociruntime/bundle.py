@@ -47,20 +47,20 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False) -> B
     if not isinstance(config, dict):
         raise ConfigError("config.json: must be a JSON object")
 
-    from ociruntime import schema
-
     root_path = (config.get("root") or {}).get("path") or "rootfs"
     rootfs = os.path.normpath(os.path.join(bundle, str(root_path)))
     marker = None
     if cache_dir is not None:
-        key = schema.cache_key(b"%s\0%s\0%d" % (raw, bundle.encode(), rootless))
+        from ociruntime.schema_files import cache_key
+
+        key = cache_key(b"%s\0%s\0%d" % (raw, bundle.encode(), rootless))
         marker = os.path.join(cache_dir, "valid-" + key)
         cached = _read_marker(marker)
         if cached is not None and os.path.realpath(rootfs) == rootfs \
                 and os.path.isdir(rootfs):
             return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=cached)
 
-    from ociruntime import validate
+    from ociruntime import schema, validate
 
     schema.validate_config(config, raw=raw, cache_dir=cache_dir)
     warnings = list(validate.validate_config(config, bundle, rootless=rootless))

@@ -5,16 +5,15 @@ The schemas are the project's own draft 2020-12 files for runtime-spec v1.3.0 (`
 structure of a document; cross-field and host-dependent rules (absolute paths, duplicate
 namespaces, ...) belong to the semantic layer.
 
-Where the files live: the canonical copies are in ``spec/`` at the top of the repository, next to
-the ``ociruntime`` package, and an installed (non-editable) distribution ships the same files as
-``ociruntime/spec/``. :func:`schema_dir` looks in that order.
+Where the files live and the cache key are in ``schema_files`` (the cheap half, all a cache
+hit needs).
 
 ``import jsonschema`` costs about 120 ms, so it is imported lazily, inside the validating
 functions, never at module import. :func:`validate_config` can also skip it altogether: given
 the exact config bytes and a cache directory, a config that validated once leaves a marker file
 named after ``sha256(schema tag + bytes)``, and the next run with the same bytes returns at once.
-The tag covers the spec version and the content of the config schema files, so editing a schema
-invalidates every marker. Only valid configs are ever cached.
+The tag covers the spec version and the identity (size, mtime, inode) of the config schema
+files, so editing a schema invalidates every marker. Only valid configs are ever cached.
 
 Errors are :class:`ociruntime.errors.ConfigError` whose ``field`` is the JSON path of the bad
 element in dotted form (``process.args``, ``linux.namespaces[2].type``, keys that are not plain
@@ -25,13 +24,16 @@ from __future__ import annotations
 
 import os
 
-from ociruntime import SPEC_VERSION
-from ociruntime.errors import ConfigError, OCIRuntimeError
-
-try:  # the builtin module: hashlib would load OpenSSL on every create
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - builds without it
-    from hashlib import sha256
+from ociruntime.errors import ConfigError
+from ociruntime.schema_files import (
+    CONFIG_SCHEMA,
+    FEATURES_SCHEMA,
+    SCHEMA_FILES,
+    STATE_SCHEMA,
+    cache_key,
+    schema_dir_str,
+    schema_tag,
+)
 
 # Everything else (json, re, pathlib, tempfile, jsonschema) is imported only when a config
 # is really validated; a cache hit must stay cheap.
@@ -53,24 +55,7 @@ __all__ = [
     "validate_state",
 ]
 
-CONFIG_SCHEMA = "config-schema.json"
-STATE_SCHEMA = "state-schema.json"
-FEATURES_SCHEMA = "features-schema.json"
-#: Every schema file; ``defs.json`` holds the definitions the three entry points share.
-SCHEMA_FILES = ("defs.json", CONFIG_SCHEMA, STATE_SCHEMA, FEATURES_SCHEMA)
-#: Files whose content decides whether a config is valid (and so is part of the cache tag).
-_CONFIG_FILES = ("defs.json", CONFIG_SCHEMA)
-
-#: Where :func:`schema_dir` looks: the repository's ``spec/`` first, then the installed copy.
-_HERE = os.path.dirname(os.path.realpath(__file__))
-_CANDIDATE_DIRS = (
-    os.path.join(os.path.dirname(_HERE), "spec"),
-    os.path.join(_HERE, "spec"),
-)
-
-# Lazily filled caches (one process validates at most a handful of documents).
-_schema_dir: str | None = None
-_cache_tag: bytes | None = None
+# Lazily filled cache (one process validates at most a handful of documents).
 _validators: dict[str, Any] = {}
 
 #: Enum values listed in full in a message; longer lists (seccomp architectures) are cut.
@@ -93,19 +78,6 @@ _JSON_TYPES = {
 }
 
 
-def _schema_dir_str() -> str:
-    global _schema_dir
-    if _schema_dir is None:
-        for candidate in _CANDIDATE_DIRS:
-            if all(os.path.isfile(os.path.join(candidate, n)) for n in SCHEMA_FILES):
-                _schema_dir = candidate
-                break
-        else:
-            looked = ", ".join(_CANDIDATE_DIRS)
-            raise OCIRuntimeError(f"runtime-spec JSON schemas not found (looked in {looked})")
-    return _schema_dir
-
-
 def schema_dir() -> Path:
     """Return the directory holding the schema files (the repository's or the installed copy).
 
@@ -114,24 +86,7 @@ def schema_dir() -> Path:
     """
     from pathlib import Path
 
-    return Path(_schema_dir_str())
-
-
-def _schema_tag() -> bytes:
-    """The cache tag: spec version plus a digest of the files that define a valid config."""
-    global _cache_tag
-    if _cache_tag is None:
-        digest = sha256()
-        for name in _CONFIG_FILES:
-            with open(os.path.join(_schema_dir_str(), name), "rb") as f:
-                digest.update(f.read())
-        _cache_tag = f"ociruntime-config-schema/{SPEC_VERSION}/{digest.hexdigest()}\n".encode()
-    return _cache_tag
-
-
-def cache_key(raw: bytes) -> str:
-    """Hex sha256 of (schema tag + *raw*): the marker file name for those config bytes."""
-    return sha256(_schema_tag() + bytes(raw)).hexdigest()
+    return Path(schema_dir_str())
 
 
 def validate_config(
@@ -231,7 +186,7 @@ def _write_marker(marker: str) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(_schema_tag())
+            f.write(schema_tag())
         os.replace(tmp, marker)
     except OSError:
         try:
