@@ -330,7 +330,7 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
         # processes with it: kill everything left in the cgroup (runc destroy()).
         mgr.signal_all(SIGKILL)
     if light and saved.get("cgroup_paths"):
-        from ociruntime.cgroups.common import remove_paths
+        from ociruntime.cgroups_remove import remove_paths
 
         remove_paths(saved["cgroup_paths"])
     destroy(saved, state_dir, log, mgr)

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Callable
 
+from ociruntime.cgroups_remove import remove_paths
 from ociruntime.errors import CgroupError
 
 from . import dbus
@@ -32,7 +33,6 @@ from .common import (
     find_mount,
     make_dirs,
     parse_cgroup_file,
-    remove_paths,
     write_cgroup_proc,
 )
 from .devices import Emulator

@@ -23,6 +23,7 @@ import errno as _errno
 import os
 import time
 
+from ociruntime.cgroups_remove import remove_paths
 from ociruntime.errors import CgroupError
 
 from . import stats as S
@@ -42,7 +43,6 @@ from .common import (
     parse_cgroup_file,
     parse_key_value,
     read_procs,
-    remove_paths,
     strerror,
     write_cgroup_proc,
 )

@@ -21,6 +21,7 @@ import errno as _errno
 import os
 import time
 
+from ociruntime.cgroups_remove import remove_path
 from ociruntime.errors import CgroupError
 
 from . import ebpf
@@ -39,7 +40,6 @@ from .common import (
     parse_cgroup_file,
     parse_key_value,
     read_procs,
-    remove_path,
     strerror,
     write_cgroup_proc,
 )
