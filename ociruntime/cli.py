@@ -146,14 +146,16 @@ def fast_parse(argv: list[str]) -> Args | None:
     return a
 
 
-def _one_id(ns: Any, command: str) -> str:
+def one_id(ns: Any, command: str) -> str:
+    """The one container id ``command`` takes (runc's usage error otherwise)."""
     ids = ns.id
     if len(ids) != 1:
         raise UsageError(f'"{command}" requires exactly 1 argument(s)')
     return str(ids[0])
 
 
-def _root(ns: Any) -> str:
+def root_dir(ns: Any) -> str:
+    """The state directory: ``--root`` made absolute, or the default."""
     from ociruntime import state
 
     return os.path.abspath(ns.root) if ns.root else state.default_root()
@@ -163,8 +165,8 @@ def _create_options(ns: Any, detach: bool) -> Any:
     from ociruntime.create import CreateOptions
 
     return CreateOptions(
-        root=_root(ns),
-        container_id=_one_id(ns, ns.command),
+        root=root_dir(ns),
+        container_id=one_id(ns, ns.command),
         bundle=ns.bundle or os.getcwd(),
         console_socket=ns.console_socket or None,
         pid_file=ns.pid_file or None,
@@ -212,10 +214,10 @@ def _dispatch(ns: Any, log: Logger) -> int:
     from ociruntime import container
 
     if cmd == "start":
-        container.start(_root(ns), _one_id(ns, cmd), log)
+        container.start(root_dir(ns), one_id(ns, cmd), log)
         return 0
     if cmd == "state":
-        out = container.get_state(_root(ns), _one_id(ns, cmd))
+        out = container.get_state(root_dir(ns), one_id(ns, cmd))
         sys.stdout.write(json.dumps(out, indent=2))
         return 0
     if cmd == "kill":
@@ -225,10 +227,10 @@ def _dispatch(ns: Any, log: Logger) -> int:
         from ociruntime.signals import SIGTERM, parse_signal
 
         sig = parse_signal(args[1]) if len(args) == 2 else SIGTERM
-        container.kill(_root(ns), args[0], sig, ns.all)
+        container.kill(root_dir(ns), args[0], sig, ns.all)
         return 0
     if cmd == "delete":
-        container.delete(_root(ns), _one_id(ns, cmd), ns.force, log)
+        container.delete(root_dir(ns), one_id(ns, cmd), ns.force, log)
         return 0
     from ociruntime import cli_full
 

@@ -11,7 +11,7 @@ import sys
 
 from ociruntime import SPEC_VERSION, __version__
 from ociruntime import fastjson as json
-from ociruntime.cli import _one_id, _root
+from ociruntime.cli import one_id, root_dir
 from ociruntime.errors import OCIRuntimeError, UsageError
 
 TYPE_CHECKING = False  # typing is loaded only by type checkers
@@ -220,7 +220,7 @@ def _exec(ns: Any, log: Logger) -> int:
         else:
             if not ns.exec_args:
                 raise UsageError('"exec" requires a minimum of 2 argument(s)')
-            saved = container.get_saved(_root(ns), ns.id)
+            saved = container.get_saved(root_dir(ns), ns.id)
             process = execproc.build_process(
                 (saved.get("config") or {}).get("process") or {},
                 ns.exec_args,
@@ -235,7 +235,7 @@ def _exec(ns: Any, log: Logger) -> int:
                 process_label=ns.process_label or None,
             )
         opts = execproc.ExecOptions(
-            root=_root(ns),
+            root=root_dir(ns),
             container_id=ns.id,
             process=process,
             console_socket=ns.console_socket or None,
@@ -257,7 +257,7 @@ def _exec(ns: Any, log: Logger) -> int:
 def _list(ns: Any) -> int:
     from ociruntime import container
 
-    items = container.list_containers(_root(ns))
+    items = container.list_containers(root_dir(ns))
     if ns.quiet:
         for it in items:
             sys.stdout.write(it["id"] + "\n")
@@ -312,13 +312,13 @@ def dispatch(ns: Any, log: Logger) -> int:
     from ociruntime import container
 
     if cmd == "pause":
-        container.pause(_root(ns), _one_id(ns, cmd))
+        container.pause(root_dir(ns), one_id(ns, cmd))
         return 0
     if cmd == "resume":
-        container.resume(_root(ns), _one_id(ns, cmd))
+        container.resume(root_dir(ns), one_id(ns, cmd))
         return 0
     if cmd == "update":
-        container.update(_root(ns), _one_id(ns, cmd), _update_flags(ns))
+        container.update(root_dir(ns), one_id(ns, cmd), _update_flags(ns))
         return 0
     if cmd == "events":
         interval = _go_duration(ns.interval)
@@ -327,11 +327,11 @@ def dispatch(ns: Any, log: Logger) -> int:
             sys.stdout.write(line)
             sys.stdout.flush()
 
-        container.events(_root(ns), _one_id(ns, cmd), interval, ns.stats, emit, log)
+        container.events(root_dir(ns), one_id(ns, cmd), interval, ns.stats, emit, log)
         return 0
     if cmd == "ps":
         if not ns.id:
             raise UsageError('"ps" requires a minimum of 1 argument(s)')
-        sys.stdout.write(container.ps(_root(ns), ns.id, ns.format, ns.ps_args))
+        sys.stdout.write(container.ps(root_dir(ns), ns.id, ns.format, ns.ps_args))
         return 0
     raise UsageError(f"No help topic for '{cmd}'")
