@@ -23,8 +23,11 @@ class Bundle:
     warnings: list[str]
 
 
-def load(bundle: str, cache_dir: str | None = None, rootless: bool = False) -> Bundle:
+def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
+         raw: bytes | None = None) -> Bundle:
     """Read and validate ``<bundle>/config.json`` (schema layer, then semantic layer).
+
+    ``raw`` is that file's content when the caller has read it already.
 
     Both layers are skipped when ``cache_dir`` holds a marker for these exact bytes in this
     bundle (and the rootfs is still a plain directory): importing jsonschema costs ~120 ms
@@ -32,14 +35,8 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False) -> B
     the semantic layer gave.
     """
     bundle = os.path.abspath(bundle or ".")
-    cfg_path = os.path.join(bundle, "config.json")
-    try:
-        with open(cfg_path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise ConfigError("JSON specification file config.json not found") from None
-    except OSError as exc:
-        raise ConfigError(f"open {cfg_path}: {exc.strerror}") from None
+    if raw is None:
+        raw = read_config(bundle)
     try:
         config = json.loads(raw)
     except ValueError as exc:
@@ -67,6 +64,18 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False) -> B
     if marker is not None:
         _write_marker(marker, warnings)
     return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=warnings)
+
+
+def read_config(bundle: str) -> bytes:
+    """The bytes of ``<bundle>/config.json``; ``ConfigError`` in runc's words if unreadable."""
+    cfg_path = os.path.join(bundle, "config.json")
+    try:
+        with open(cfg_path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ConfigError("JSON specification file config.json not found") from None
+    except OSError as exc:
+        raise ConfigError(f"open {cfg_path}: {exc.strerror}") from None
 
 
 def _read_marker(path: str) -> list[str] | None:

@@ -41,6 +41,9 @@ class CreateOptions:
     #: global ``--systemd-cgroup`` (remembered in the state: podman passes it only here)
     systemd_cgroup: bool = False
     rootless: bool = False
+    #: config.json as a foreground ``run`` already read it (to see whether it needs a
+    #: terminal): the container is made from those same bytes, not from a second read
+    config_bytes: bytes | None = None
 
 
 def _now_rfc3339nano() -> str:
@@ -64,7 +67,8 @@ def create(opts: CreateOptions, log: Logger) -> int:
 
     # Two-layer validation: JSON Schema (cached by content digest), then runc's semantic
     # checks. Every error names the field; nothing has been created yet.
-    b = bundle_mod.load(opts.bundle, cache_dir=os.path.join(root, ".schema-cache"))
+    b = bundle_mod.load(opts.bundle, cache_dir=os.path.join(root, ".schema-cache"),
+                        raw=opts.config_bytes)
     for w in b.warnings:
         log.warning(w)
     config = b.config

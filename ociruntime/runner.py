@@ -117,15 +117,27 @@ def _forward_signals(handler: Any) -> None:
 
 
 def _wants_terminal(opts: create.CreateOptions) -> bool:
+    """Whether a foreground run must proxy a pty: ``process.terminal`` of the config.
+
+    The bytes read here are handed to ``create`` (``opts.config_bytes``), so the decision
+    and the container come from one read of config.json. A missing or broken file is
+    left for ``create`` to report.
+    """
     if opts.detach or opts.console_socket:
         return False
+    from ociruntime import bundle
     from ociruntime import fastjson as json
+    from ociruntime.errors import ConfigError
 
     try:
-        with open(os.path.join(opts.bundle, "config.json"), "rb") as f:
-            cfg = json.loads(f.read())
+        raw = bundle.read_config(os.path.abspath(opts.bundle or "."))
+    except ConfigError:
+        return False
+    opts.config_bytes = raw
+    try:
+        cfg = json.loads(raw)
         return bool((cfg.get("process") or {}).get("terminal"))
-    except (OSError, ValueError, AttributeError):
+    except (ValueError, AttributeError):
         return False
 
 

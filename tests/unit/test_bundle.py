@@ -1,0 +1,75 @@
+"""Tests of bundle loading (``ociruntime.bundle``) and the validation cache key."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ociruntime import bundle, schema_files, specgen
+from ociruntime.errors import ConfigError
+
+
+@pytest.fixture
+def spec_bundle(tmp_path: Path) -> Path:
+    """A bundle as ``ociruntime spec`` writes it, with an empty rootfs directory."""
+    specgen.write_spec(str(tmp_path), False)
+    (tmp_path / "rootfs").mkdir()
+    return tmp_path
+
+
+def test_load_reads_config(spec_bundle: Path) -> None:
+    b = bundle.load(str(spec_bundle))
+    assert b.path == str(spec_bundle)
+    assert b.rootfs == str(spec_bundle / "rootfs")
+    assert b.config["process"]["args"] == ["sh"]
+
+
+def test_load_uses_the_bytes_given(spec_bundle: Path) -> None:
+    # A foreground run reads config.json once and creates from those same bytes.
+    doc = json.loads((spec_bundle / "config.json").read_bytes())
+    doc["process"]["args"] = ["echo", "given"]
+    b = bundle.load(str(spec_bundle), raw=json.dumps(doc).encode())
+    assert b.config["process"]["args"] == ["echo", "given"]
+
+
+def test_read_config_missing(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="JSON specification file config.json not found"):
+        bundle.read_config(str(tmp_path))
+
+
+def test_cache_hit_returns_the_same_config(spec_bundle: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = bundle.load(str(spec_bundle), cache_dir=str(cache))
+    markers = sorted(p.name for p in cache.iterdir())
+    # the bundle's marker (schema and semantic layers) and the schema layer's own
+    assert any(m.startswith("valid-") for m in markers)
+    second = bundle.load(str(spec_bundle), cache_dir=str(cache))
+    assert second.config == first.config
+    assert sorted(p.name for p in cache.iterdir()) == markers
+
+
+def test_schema_tag_follows_the_schema_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "spec"
+    shutil.copytree(schema_files.schema_dir_str(), copy)
+    monkeypatch.setattr(schema_files, "_schema_dir", str(copy))
+    monkeypatch.setattr(schema_files, "_cache_tag", None)
+    before = schema_files.cache_key(b"{}")
+    target = copy / schema_files.CONFIG_SCHEMA
+    st = target.stat()
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    monkeypatch.setattr(schema_files, "_cache_tag", None)
+    assert schema_files.cache_key(b"{}") != before
+    # the state and features schemas do not decide whether a config is valid
+    monkeypatch.setattr(schema_files, "_cache_tag", None)
+    after = schema_files.cache_key(b"{}")
+    state = copy / schema_files.STATE_SCHEMA
+    st = state.stat()
+    os.utime(state, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    monkeypatch.setattr(schema_files, "_cache_tag", None)
+    assert schema_files.cache_key(b"{}") == after
