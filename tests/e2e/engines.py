@@ -23,9 +23,11 @@ import subprocess
 import termios
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from tests.wait import wait_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -62,18 +64,6 @@ def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None 
         raise AssertionError(f"command failed:\n{res}")
     return res
 
-
-def wait_for(cond: Callable[[], Any], timeout: float = 20, interval: float = 0.1,
-             what: str = "condition") -> Any:
-    """Poll cond() until it returns something true; raise after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def run_pty(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,

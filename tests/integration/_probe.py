@@ -21,11 +21,12 @@ import subprocess
 import termios
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.wait import wait_for  # noqa: F401 - re-exported for the tests here
 
 #: Linux capability numbers (include/uapi/linux/capability.h).
 CAPS = {
@@ -301,17 +302,6 @@ class ConsoleReceiver:
                 pass
         self.fds = []
 
-
-def wait_for(pred: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll ``pred`` every 20 ms until it is true (returned) or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def cgroup_dirs_with_prefix(prefix: str) -> list[str]:
