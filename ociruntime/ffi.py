@@ -89,40 +89,28 @@ else:
         sizeof,
     )
 
-    class c_byte(_SimpleCData):
-        _type_ = "b"
+    def _simple(name: str, code: str) -> type:
+        # How ctypes/__init__.py declares each of them: a _SimpleCData with a struct code.
+        return type(name, (_SimpleCData,), {"_type_": code, "__module__": __name__})
 
-    class c_char(_SimpleCData):
-        _type_ = "c"
-
-    class c_ushort(_SimpleCData):
-        _type_ = "H"
-
-    class c_int(_SimpleCData):
-        _type_ = "i"
-
-    class c_uint(_SimpleCData):
-        _type_ = "I"
-
-    class c_long(_SimpleCData):
-        _type_ = "l"
-
-    class c_ulong(_SimpleCData):
-        _type_ = "L"
-
-    class c_char_p(_SimpleCData):
-        _type_ = "z"
-
-    class c_void_p(_SimpleCData):
-        _type_ = "P"
+    c_byte = _simple("c_byte", "b")
+    c_char = _simple("c_char", "c")
+    c_ushort = _simple("c_ushort", "H")
+    c_int = _simple("c_int", "i")
+    c_uint = _simple("c_uint", "I")
+    c_long = _simple("c_long", "l")
+    c_ulong = _simple("c_ulong", "L")
+    c_char_p = _simple("c_char_p", "z")
+    c_void_p = _simple("c_void_p", "P")
 
     # LP64 (x86_64, the architecture this runtime ships for): long is 64 bits.
+    if sizeof(c_ulong) != 8 or sizeof(c_uint) != 4:
+        raise ImportError("ociruntime.ffi: an LP64 platform is required")
     c_int32 = c_int
     c_uint32 = c_uint
     c_int64 = c_long
     c_uint64 = c_ulong
     c_size_t = c_ulong
-    assert sizeof(c_ulong) == 8 and sizeof(c_uint) == 4
 
     def create_string_buffer(init: bytes | int, size: int | None = None) -> Array:
         """A mutable ``char[]``: ``init`` bytes (plus a NUL unless ``size`` says) or zeros."""
