@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ociruntime import bundle, schema_files, specgen
+from ociruntime import bundle, schema, schema_files, specgen, validate
 from ociruntime.errors import ConfigError
 
 
@@ -41,15 +41,24 @@ def test_read_config_missing(tmp_path: Path) -> None:
         bundle.read_config(str(tmp_path))
 
 
-def test_cache_hit_returns_the_same_config(spec_bundle: Path, tmp_path: Path) -> None:
+def test_cache_hit_skips_validation(
+    spec_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cache = tmp_path / "cache"
     first = bundle.load(str(spec_bundle), cache_dir=str(cache))
-    markers = sorted(p.name for p in cache.iterdir())
     # the bundle's marker (schema and semantic layers) and the schema layer's own
-    assert any(m.startswith("valid-") for m in markers)
-    second = bundle.load(str(spec_bundle), cache_dir=str(cache))
-    assert second.config == first.config
-    assert sorted(p.name for p in cache.iterdir()) == markers
+    assert any(m.name.startswith("valid-") for m in cache.iterdir())
+
+    def must_not_run(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("validated again despite the marker")
+
+    monkeypatch.setattr(validate, "validate_config", must_not_run)
+    monkeypatch.setattr(schema, "validate_config", must_not_run)
+    assert bundle.load(str(spec_bundle), cache_dir=str(cache)).config == first.config
+    # other bytes are another key: validated again
+    raw = (spec_bundle / "config.json").read_bytes() + b"\n"
+    with pytest.raises(AssertionError, match="validated again"):
+        bundle.load(str(spec_bundle), cache_dir=str(cache), raw=raw)
 
 
 def _touch_later(path: Path) -> None:
