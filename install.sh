@@ -34,14 +34,17 @@ fi
 # site), without site (-S: no .pth processing, ~10 ms less on every call) and with the
 # stdlib modules frozen into the binary (-X frozen_modules=on: Debian's build defaults to
 # reading them from disk); the paths it needs are written in here at install time, as pip
-# does for the interpreter path. The garbage collector is off and cli.run exits without
-# the interpreter's teardown: see cli.run.
+# does for the interpreter path: the repository first, the venv's site-packages last (where
+# site would put it: the stdlib modules are found without listing it, and only create's
+# rare paths import from it). The garbage collector is off and cli.run exits without the
+# interpreter's teardown: see cli.run.
 site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 cat > .venv/bin/ociruntime.new <<LAUNCHER
 #!$repo/.venv/bin/python -ISXfrozen_modules=on
 import gc, sys
 gc.disable()
-sys.path[0:0] = ["$repo", "$site"]
+sys.path.insert(0, "$repo")
+sys.path.append("$site")
 from ociruntime.cli import run
 run()
 LAUNCHER
