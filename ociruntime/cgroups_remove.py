@@ -9,7 +9,7 @@ runs the package, which loads ``cgroups.common`` (~0.5 ms; engines delete every 
 from __future__ import annotations
 
 import errno as _errno
-import os
+import posix  # not os: ``delete`` never imports it (cli.py says why)
 import time
 
 from ociruntime.errors import CgroupError
@@ -17,7 +17,7 @@ from ociruntime.errors import CgroupError
 
 def _rmdir(path: str) -> None:
     try:
-        os.rmdir(path)
+        posix.rmdir(path)
     except FileNotFoundError:
         return
 
@@ -30,7 +30,7 @@ def remove_path(path: str) -> None:
     except OSError:
         pass
     try:
-        entries = list(os.scandir(path))
+        entries = list(posix.scandir(path))
     except FileNotFoundError:
         return
     for e in entries:
@@ -57,8 +57,10 @@ def remove_paths(paths: dict[str, str], retries: int = 5, delay: float = 0.01) -
                 remove_path(p)
             except OSError as exc:
                 # Go's wording of the errno: lower case ("device or resource busy")
-                last[key] = f"rmdir {p}: {os.strerror(exc.errno or _errno.EIO).lower()}"
-            if not os.path.lexists(p):
+                last[key] = f"rmdir {p}: {posix.strerror(exc.errno or _errno.EIO).lower()}"
+            try:
+                posix.lstat(p)
+            except OSError:  # os.path.lexists: gone
                 del left[key]
                 last.pop(key, None)
         if not left:

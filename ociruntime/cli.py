@@ -7,11 +7,19 @@ Engines call create, start, state, kill and delete several times per container, 
 module holds only those: a small parser of their flags and their dispatch. Everything else
 (argparse with help and runc's usage errors, exec, list, update, events, ps, spec,
 features, pause, resume) is in ``cli_full``, loaded only when needed.
+
+What those light commands (state, start, kill, delete) load - this module, errors, log,
+fastjson, state, signals, container, cgroups_remove - calls the C module ``posix`` and not
+``os``: importing ``os`` costs ~1 ms per call (it builds ``os.environ`` on
+``collections.abc``), an eighth of a ``state``. The functions are the same ones (``os``
+re-exports them); a path is joined with an f-string, and the few ``os`` helpers they need
+rarely (``makedirs``, ``environ``, ``abspath`` of an unusual path) are imported where used.
+tests/unit/test_light_path.py keeps it so.
 """
 
 from __future__ import annotations
 
-import os
+import posix  # not os: see the module docstring
 import sys
 
 from ociruntime import fastjson as json
@@ -158,7 +166,7 @@ def root_dir(ns: Any) -> str:
     """The state directory: ``--root`` made absolute, or the default."""
     from ociruntime import state
 
-    return os.path.abspath(ns.root) if ns.root else state.default_root()
+    return state.absolute(ns.root) if ns.root else state.default_root()
 
 
 def _create_options(ns: Any, detach: bool) -> Any:
@@ -167,7 +175,7 @@ def _create_options(ns: Any, detach: bool) -> Any:
     return CreateOptions(
         root=root_dir(ns),
         container_id=one_id(ns, ns.command),
-        bundle=ns.bundle or os.getcwd(),
+        bundle=ns.bundle or posix.getcwd(),
         console_socket=ns.console_socket or None,
         pid_file=ns.pid_file or None,
         no_pivot=ns.no_pivot,
@@ -185,7 +193,7 @@ def _rootless(ns: Any) -> bool:
         return True
     if value in ("false", "0"):
         return False
-    return os.geteuid() != 0
+    return posix.geteuid() != 0
 
 
 def _dispatch(ns: Any, log: Logger) -> int:
@@ -301,7 +309,7 @@ def run() -> NoReturn:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe: nothing more can be said
             code = code or 1
-    os._exit(code)
+    posix._exit(code)
 
 
 def _first_word(argv: list[str]) -> str | None:

@@ -2,13 +2,13 @@
 
 Each verb loads the saved state, derives the status, checks that the operation is allowed
 in it, acts, and saves. ``create`` is the long path and has its own module, create.py.
-These run on every engine call, so this module imports little.
+These run on every engine call, so this module imports little (not even ``os``: cli.py
+says why).
 """
 
 from __future__ import annotations
 
-import os
-import select
+import posix
 import time
 
 from ociruntime import fastjson as json
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 def load(root: str, container_id: str) -> tuple[dict[str, Any], str, str]:
     state.check_id(container_id)
     saved = state.load(root, container_id)
-    state_dir = os.path.join(root, container_id)
+    state_dir = f"{root}/{container_id}"
     return saved, state_dir, state.status(saved, state_dir)
 
 
@@ -56,9 +56,11 @@ def start(root: str, container_id: str, log: Logger) -> None:
         raise InvalidStatus("cannot start an already running container")
     if st == state.PAUSED:
         raise InvalidStatus("cannot start a container in the paused state")
-    fifo = os.path.join(state_dir, state.EXEC_FIFO)
+    import select  # only start polls, and it is a shared library to load
+
+    fifo = f"{state_dir}/{state.EXEC_FIFO}"
     try:
-        fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = posix.open(fifo, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidStatus("cannot start an already running container") from None
     try:
@@ -67,17 +69,17 @@ def start(root: str, container_id: str, log: Logger) -> None:
             r, _, _ = select.select([fd], [], [], 0.1)
             if r:
                 try:
-                    data = os.read(fd, 16)
+                    data = posix.read(fd, 16)
                 except BlockingIOError:
                     data = b""
                 if data:
                     break
-            if not os.path.lexists(fifo):
+            if not state.lexists(fifo):
                 # A concurrent `start` took the byte and removed the fifo.
                 raise InvalidStatus("cannot start an already running container")
             if not state.init_alive(saved):
                 try:
-                    data = os.read(fd, 16)
+                    data = posix.read(fd, 16)
                 except BlockingIOError:
                     data = b""
                 if not data:
@@ -86,7 +88,7 @@ def start(root: str, container_id: str, log: Logger) -> None:
         post = None
         failure = b""
         if data:
-            os.unlink(fifo)
+            posix.unlink(fifo)
             all_hooks = saved.get("config", {}).get("hooks") or {}
             post = all_hooks.get("poststart")
             if post or all_hooks.get("startContainer"):
@@ -95,7 +97,7 @@ def start(root: str, container_id: str, log: Logger) -> None:
                 # text before it is a startContainer hook or exec failure.
                 failure = _read_until_eof(fd, saved)
     finally:
-        os.close(fd)
+        posix.close(fd)
     if not data:
         raise InvalidStatus("cannot start an already running container")
     if failure:
@@ -120,7 +122,7 @@ def _read_until_eof(fd: int, saved: dict[str, Any]) -> bytes:
     got = b""
     while True:
         try:
-            chunk = os.read(fd, 4096)
+            chunk = posix.read(fd, 4096)
             if chunk == b"":
                 return got
             got += chunk
@@ -129,7 +131,7 @@ def _read_until_eof(fd: int, saved: dict[str, Any]) -> bytes:
             pass
         if not state.init_alive(saved):
             try:
-                got += os.read(fd, 4096)
+                got += posix.read(fd, 4096)
             except BlockingIOError:
                 pass
             return got
@@ -176,7 +178,7 @@ def kill(root: str, container_id: str, sig: int, all_procs: bool = False) -> Non
     if st == state.STOPPED:
         raise ContainerNotRunning()
     try:
-        os.kill(int(saved["pid"]), sig)
+        posix.kill(int(saved["pid"]), sig)
     except ProcessLookupError:
         raise ContainerNotRunning() from None
     if sig == SIGKILL and st == state.PAUSED:
@@ -271,7 +273,7 @@ def _wait_gone(saved: dict[str, Any], timeout: float = 10.0) -> bool:
         if not state.init_alive(saved):
             return True
         try:
-            os.waitpid(int(saved["pid"]), os.WNOHANG)
+            posix.waitpid(int(saved["pid"]), posix.WNOHANG)
         except ChildProcessError:
             pass
         time.sleep(0.005)
@@ -295,13 +297,13 @@ def destroy(saved: dict[str, Any], state_dir: str, log: Logger, mgr: Any = None)
 def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
     """Delete a stopped container; ``--force`` kills a live one first (runtime.md#delete)."""
     state.check_id(container_id)
-    state_dir = os.path.join(root, container_id)
+    state_dir = f"{root}/{container_id}"
     try:
         saved = state.load(root, container_id)
     except ContainerNotFound:
         # A create that died half-way leaves a directory without state.json, perhaps with
         # the processes and cgroups it had made by then (creating.json).
-        if os.path.isdir(state_dir):
+        if state.isdir(state_dir):
             _destroy_partial(state_dir, log)
             state.remove_dir(state_dir)
         if force:
@@ -318,7 +320,7 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
     if st != state.STOPPED:
         # created containers are always killed (runc); running/paused only with --force.
         try:
-            os.kill(int(saved["pid"]), SIGKILL)
+            posix.kill(int(saved["pid"]), SIGKILL)
         except ProcessLookupError:
             pass
         if st == state.PAUSED and mgr is not None:
@@ -338,7 +340,7 @@ def delete(root: str, container_id: str, force: bool, log: Logger) -> None:
 
 def _destroy_partial(state_dir: str, log: Logger) -> None:
     try:
-        with open(os.path.join(state_dir, state.PARTIAL_FILE), "rb") as f:
+        with open(f"{state_dir}/{state.PARTIAL_FILE}", "rb") as f:
             partial = json.loads(f.read())
     except (OSError, ValueError):
         return
@@ -359,7 +361,7 @@ def list_containers(root: str) -> list[dict[str, Any]]:
 
     out = []
     for cid in state.list_ids(root):
-        state_dir = os.path.join(root, cid)
+        state_dir = f"{root}/{cid}"
         try:
             saved = state.load(root, cid)
         except ContainerNotFound:
@@ -367,7 +369,7 @@ def list_containers(root: str) -> list[dict[str, Any]]:
         st = state.status(saved, state_dir)
         item = state.oci_state(saved, st)
         try:
-            uid = os.stat(state_dir).st_uid
+            uid = posix.stat(state_dir).st_uid
             try:
                 item["owner"] = pwd.getpwuid(uid).pw_name
             except KeyError:

@@ -8,7 +8,7 @@ match on substrings: ``container does not exist``, ``container not running``, ..
 from __future__ import annotations
 
 import errno as _errno
-import os
+import posix  # not os: the light commands never import it (cli.py says why)
 
 
 class OCIRuntimeError(Exception):
@@ -77,7 +77,7 @@ class SyscallError(OCIRuntimeError):
         self.errno = err
         self.path = path
         where = f" {path}" if path else ""
-        super().__init__(f"{op}{where}: {os.strerror(err).lower()}")
+        super().__init__(f"{op}{where}: {posix.strerror(err).lower()}")
 
     @classmethod
     def from_oserror(cls, op: str, exc: OSError, path: str | None = None) -> SyscallError:

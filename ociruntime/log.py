@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-import os
+import posix  # not os: the light commands never import it (cli.py says why)
 import sys
 import time
 
@@ -49,18 +49,19 @@ class Logger:
     def _write(self, data: bytes) -> None:
         if self.path is None:
             try:
-                os.write(2, data)
+                posix.write(2, data)
             except OSError:
                 pass
             return
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            flags = posix.O_CREAT | posix.O_WRONLY | posix.O_APPEND | posix.O_CLOEXEC
+            fd = posix.open(self.path, flags, 0o644)
         except OSError:
             return
         try:
-            os.write(fd, data)
+            posix.write(fd, data)
         finally:
-            os.close(fd)
+            posix.close(fd)
 
     def warning(self, msg: str) -> None:
         """Remember a warning; it is written only if the command ends without an error."""

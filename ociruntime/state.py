@@ -14,7 +14,8 @@ reused pid reads as stopped), the exec fifo and the freezer, in runc's order.
 
 from __future__ import annotations
 
-import os
+import posix  # not os: the light commands never import it (cli.py says why)
+from _stat import S_ISDIR
 
 from ociruntime import SPEC_VERSION
 from ociruntime import fastjson as json
@@ -48,20 +49,52 @@ def check_id(container_id: str) -> None:
 
 def default_root() -> str:
     """runc's rule: ``$XDG_RUNTIME_DIR/ociruntime`` for non-root, else ``/run/ociruntime``."""
+    if posix.geteuid() == 0:
+        return "/run/ociruntime"
+    import os  # only a non-root caller without --root needs os.environ
+
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and os.geteuid() != 0:
-        return os.path.join(xdg, "ociruntime")
-    return "/run/ociruntime"
+    return os.path.join(xdg, "ociruntime") if xdg else "/run/ociruntime"
+
+
+def absolute(path: str) -> str:
+    """``os.path.abspath(path)``. A path that is already absolute and normal, as engines
+    pass ``--root``, is returned as it is, without importing ``os``."""
+    if (path[:1] == "/" and path[-1:] != "/" and "//" not in path
+            and {".", ".."}.isdisjoint(path.split("/"))):
+        return path
+    import os
+
+    return os.path.abspath(path)
+
+
+def lexists(path: str) -> bool:
+    """``os.path.lexists``: does ``path`` exist (a dangling symlink counts)?"""
+    try:
+        posix.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def isdir(path: str) -> bool:
+    """``os.path.isdir``: is ``path`` a directory (following symlinks)?"""
+    try:
+        return S_ISDIR(posix.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def ensure_root(root: str) -> str:
     """Create the state root (0700) if needed and return it as an absolute path."""
-    root = os.path.abspath(root)
+    root = absolute(root)
     try:
-        os.mkdir(root, 0o700)
+        posix.mkdir(root, 0o700)
     except FileExistsError:
         pass
     except FileNotFoundError:
+        import os
+
         os.makedirs(root, 0o700, exist_ok=True)
     return root
 
@@ -72,37 +105,37 @@ def claim(root: str, container_id: str) -> str:
     ``mkdir`` is the lock: only one caller can create the directory, and the loser touches
     nothing of the winner's (runc 1.1.5 gets this wrong; security.md #B3).
     """
-    path = os.path.join(root, container_id)
+    path = f"{root}/{container_id}"
     try:
-        os.mkdir(path, 0o711)
+        posix.mkdir(path, 0o711)
     except FileExistsError:
         raise ContainerExists() from None
-    os.chmod(path, 0o711)  # mkdir's mode is filtered by the umask
+    posix.chmod(path, 0o711)  # mkdir's mode is filtered by the umask
     return path
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` through a temp file in the same directory and a rename."""
-    d, name = os.path.split(path)
-    tmp = os.path.join(d, f".{name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    head = path[: path.rfind("/") + 1]
+    tmp = f"{head}.{path[len(head):]}.{posix.getpid()}.tmp"
+    fd = posix.open(tmp, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_CLOEXEC, mode)
     try:
         view = memoryview(data)
         while view:
-            n = os.write(fd, view)
+            n = posix.write(fd, view)
             view = view[n:]
     finally:
-        os.close(fd)
+        posix.close(fd)
     try:
-        os.rename(tmp, path)
+        posix.rename(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        posix.unlink(tmp)
         raise
 
 
 def save(state_dir: str, state: dict[str, Any]) -> None:
     """Persist ``state`` as ``<state_dir>/state.json``, atomically."""
-    write_atomic(os.path.join(state_dir, STATE_FILE), json.dumps(state).encode())
+    write_atomic(f"{state_dir}/{STATE_FILE}", json.dumps(state).encode())
 
 
 def load(root: str, container_id: str) -> dict[str, Any]:
@@ -112,7 +145,7 @@ def load(root: str, container_id: str) -> dict[str, Any]:
     container does not exist yet, as in runc.
     """
     try:
-        with open(os.path.join(root, container_id, STATE_FILE), "rb") as f:
+        with open(f"{root}/{container_id}/{STATE_FILE}", "rb") as f:
             data = json.loads(f.read())
     except (FileNotFoundError, NotADirectoryError):
         raise ContainerNotFound() from None
@@ -153,14 +186,14 @@ def freezer_state(state: dict[str, Any]) -> str | None:
     path = (state.get("cgroup_paths") or {}).get("freezer")
     if path:
         try:
-            with open(os.path.join(path, "freezer.state")) as f:
+            with open(f"{path}/freezer.state") as f:
                 return f.read().strip()
         except OSError:
             return None
     unified = (state.get("cgroup_paths") or {}).get("")
     if unified:
         try:
-            with open(os.path.join(unified, "cgroup.freeze")) as f:
+            with open(f"{unified}/cgroup.freeze") as f:
                 return "FROZEN" if f.read().strip() == "1" else "THAWED"
         except OSError:
             return None
@@ -173,7 +206,7 @@ def status(state: dict[str, Any], state_dir: str, proc: str = "/proc") -> str:
         return STOPPED
     if freezer_state(state) == "FROZEN":
         return PAUSED
-    if os.path.lexists(os.path.join(state_dir, EXEC_FIFO)):
+    if lexists(f"{state_dir}/{EXEC_FIFO}"):
         return CREATED
     return RUNNING
 
@@ -181,22 +214,22 @@ def status(state: dict[str, Any], state_dir: str, proc: str = "/proc") -> str:
 def remove_dir(path: str) -> None:
     """Remove a state directory and what it holds (files, the fifo, small subdirs)."""
     try:
-        entries = list(os.scandir(path))
+        entries = list(posix.scandir(path))
     except FileNotFoundError:
         return
     except NotADirectoryError:
-        os.unlink(path)
+        posix.unlink(path)
         return
     for e in entries:
         if e.is_dir(follow_symlinks=False):
             remove_dir(e.path)
         else:
             try:
-                os.unlink(e.path)
+                posix.unlink(e.path)
             except FileNotFoundError:
                 pass
     try:
-        os.rmdir(path)
+        posix.rmdir(path)
     except FileNotFoundError:
         pass
 
@@ -204,12 +237,10 @@ def remove_dir(path: str) -> None:
 def list_ids(root: str) -> list[str]:
     """Container ids under ``root``, sorted like runc (``os.ReadDir`` order)."""
     try:
-        names = os.listdir(root)
+        names = posix.listdir(root)
     except FileNotFoundError:
         return []
-    return sorted(
-        n for n in names if not n.startswith(".") and os.path.isdir(os.path.join(root, n))
-    )
+    return sorted(n for n in names if not n.startswith(".") and isdir(f"{root}/{n}"))
 
 
 def oci_state(state: dict[str, Any], st: str) -> dict[str, Any]:
@@ -242,11 +273,12 @@ def hook_state(saved: dict[str, Any], status: str, pid: int | None) -> bytes:
 
 def write_pid_file(path: str, pid: int) -> None:
     """Digits only, no newline, atomically (go-runc parses it without trimming)."""
-    d = os.path.dirname(path) or "."
-    tmp = os.path.join(d, "." + os.path.basename(path))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    head = path[: path.rfind("/") + 1]
+    tmp = f"{head}.{path[len(head):]}"
+    flags = posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_TRUNC | posix.O_CLOEXEC
+    fd = posix.open(tmp, flags, 0o666)
     try:
-        os.write(fd, str(pid).encode())
+        posix.write(fd, str(pid).encode())
     finally:
-        os.close(fd)
-    os.rename(tmp, path)
+        posix.close(fd)
+    posix.rename(tmp, path)
