@@ -264,6 +264,27 @@ def test_v1_set_writes_what_runc_writes(v1_root: Path, fake_proc: Path) -> None:
     ]
 
 
+def test_v1_device_rules_share_one_open_per_file(v1_root: Path, fake_proc: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    m = v1_manager(v1_root, fake_proc, FULL_RESOURCES)
+    m.apply(1)
+    _prepare_v1_files(m)
+    opened: list[str] = []
+    real_open = m.fs.open
+
+    def counting_open(directory: str, name: str, flags: int) -> int:
+        opened.append(name)
+        return real_open(directory, name, flags)
+
+    monkeypatch.setattr(m.fs, "open", counting_open)
+    m.fs.writes.clear()
+    m.set()
+    device_writes = [w for w in rel_writes(m, v1_root) if w[0].startswith("devices/")]
+    assert len(device_writes) == 13  # one deny, twelve allows (the test above)
+    assert [n for n in opened if n in ("devices.allow", "devices.deny")] == [
+        "devices.deny", "devices.allow"]
+
+
 def test_v1_blkio_weight_file_when_cfq(v1_root: Path, fake_proc: Path) -> None:
     m = v1_manager(v1_root, fake_proc, {"blockIO": {"weight": 300}})
     m.apply(1)
