@@ -228,8 +228,23 @@ def _cgroup_mount(rootfd: int, m: M.MountSpec, dest: str, ctx: RootfsContext) ->
                 "mode=755")
     finally:
         os.close(fd)
+    # The hierarchies' directories are made in that tmpfs through one handle of it: it is
+    # ours and new (no container process exists yet to race a symlink into it), and each
+    # name is one component, a host mount point's last one, opened with O_NOFOLLOW anyway.
+    base = paths.open_in_root(rootfd, dest, os.O_PATH | os.O_DIRECTORY)
+    try:
+        _cgroup_v1_dirs(base, hierarchies, m.flags & ~(L.MS_BIND | L.MS_REC | L.MS_REMOUNT),
+                        ctx.cgroupns)
+    finally:
+        os.close(base)
+
+
+def _cgroup_v1_dirs(base: int, hierarchies: list[tuple[str, str, str, str]], sub_flags: int,
+                    cgroupns: bool) -> None:
+    """One directory per hierarchy of ours under ``base``: a cgroup mount of it (in a cgroup
+    namespace) or a bind of our own cgroup in it, as runc does."""
     own = _own_cgroups()
-    sub_flags = m.flags & ~(L.MS_BIND | L.MS_REC | L.MS_REMOUNT)
+    flags = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     for mp, _root, fstype, super_opts in hierarchies:
         name = os.path.basename(mp)
         if fstype == "cgroup2":
@@ -238,22 +253,24 @@ def _cgroup_mount(rootfd: int, m: M.MountSpec, dest: str, ctx: RootfsContext) ->
             ctrls = [o for o in super_opts.split(",") if o not in ("rw", "ro")]
             key = ",".join(ctrls)
         cpath = own.get(key)
-        if cpath is None:
+        if cpath is None or not name:
             continue
-        sub = dest.rstrip("/") + "/" + name
-        tfd = paths.mkdir_all(rootfd, sub)
         try:
-            if ctx.cgroupns:
-                src_type = fstype
+            os.mkdir(name, 0o755, dir_fd=base)
+        except FileExistsError:
+            pass
+        tfd = os.open(name, flags, dir_fd=base)
+        try:
+            if cgroupns:
                 opts = "" if fstype == "cgroup2" else ",".join(
                     o for o in super_opts.split(",") if o not in ("rw", "ro"))
-                L.mount("cgroup", paths.fd_path(tfd), src_type, sub_flags, opts or None)
+                L.mount("cgroup", paths.fd_path(tfd), fstype, sub_flags, opts or None)
             else:
                 L.mount(mp.rstrip("/") + cpath, paths.fd_path(tfd), None, L.MS_BIND | L.MS_REC)
         finally:
             os.close(tfd)
-        if not ctx.cgroupns and sub_flags:
-            tfd = paths.open_in_root(rootfd, sub, os.O_PATH)
+        if not cgroupns and sub_flags:
+            tfd = os.open(name, flags, dir_fd=base)  # the bind mounted over it
             try:
                 _remount_bind(paths.fd_path(tfd), sub_flags)
             finally:

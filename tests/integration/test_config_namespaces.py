@@ -246,6 +246,44 @@ def test_cgroup_namespace_root(rt, make_bundle, cid):
     assert all(ln.split(":", 2)[2] == "/" for ln in lines), out
 
 
+def _host_v1_hierarchies() -> dict[str, str]:
+    """Our v1 hierarchies mounted under /sys/fs/cgroup: directory name -> a control file."""
+    files = {"pids": "pids.max", "memory": "memory.limit_in_bytes", "devices": "devices.list",
+             "freezer": "freezer.state", "cpuset": "cpuset.cpus"}
+    out = {}
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields = line.split()
+        fstype = fields[fields.index("-") + 1]
+        name = os.path.basename(fields[4])
+        if fstype == "cgroup" and fields[4].startswith("/sys/fs/cgroup/") and name in files:
+            out[name] = files[name]
+    return out
+
+
+@pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "host-cgroupns"])
+def test_cgroup_mount_holds_the_containers_cgroups(rt, make_bundle, cid, base_config,
+                                                   cgroupns):
+    """The ``cgroup`` mount on a v1 host (runc's ``mountCgroupV1``): a tmpfs at
+    /sys/fs/cgroup with one read-only directory per hierarchy, each the container's own
+    cgroup (a cgroup mount in a cgroup namespace, else a bind of it), where the init is."""
+    hier = _host_v1_hierarchies()
+    if not hier:
+        pytest.skip("needs cgroup v1 hierarchies under /sys/fs/cgroup")
+    cfg = config(base_config)
+    types = [n for n in cfg["linux"]["namespaces"] if n["type"] != "cgroup"]
+    cfg["linux"]["namespaces"] = types + ([{"type": "cgroup"}] if cgroupns else [])
+    script = "; ".join(
+        f"echo {name} $(test -f /sys/fs/cgroup/{name}/{f} && echo file) "
+        f"$(grep -qx 1 /sys/fs/cgroup/{name}/cgroup.procs && echo init)"
+        for name, f in sorted(hier.items()))
+    script += "; grep ' /sys/fs/cgroup/' /proc/self/mountinfo | cut -d' ' -f5,6"
+    out = ok(sh(rt, make_bundle, cid, script, cfg=cfg)).splitlines()
+    assert out[:len(hier)] == [f"{name} file init" for name in sorted(hier)]
+    mounts = dict(line.split() for line in out[len(hier):])
+    for name in hier:
+        assert mounts[f"/sys/fs/cgroup/{name}"].split(",")[0] == "ro", mounts
+
+
 # --- hostname / domainname -------------------------------------------------------------------
 
 
