@@ -33,9 +33,9 @@ I at any point and ends the exchange (``{"type": "error", "message": str}``)::
     |                                   createContainer hooks, pivot_root, console,
     |                                   hostname, sysctls, masked/readonly paths, NNP
     |<------------------------------------------------------- ready ---|
-    | prlimit(rlimits), state.json                                      |
+    | prlimit(rlimits)                                                  |
     |-- run ----------------------------------------------------------->|
-    |                                   seccomp filter (without noNewPrivileges)
+    | state.json                        seccomp filter (without noNewPrivileges)
     |<-------------------------------------------- seccomp {fd} -------|  (notify only)
     | pidfd_getfd, send the listener to the agent at listenerPath       |
     |-- seccomp-done -------------------------------------------------->|

@@ -257,12 +257,14 @@ def create(opts: CreateOptions, log: Logger) -> int:
                     _set_limits(mgr, linux)
                 # rlimits from outside: the runtime can raise hard limits the init could not.
                 set_rlimits(init_pid, proc.get("rlimits") or [])
+                chan.send("run")
+                phase_run = True
+                # state.json is written while the init finishes its last steps (runc saves
+                # it once the init is done too); create returns only after both.
                 info = state.proc_start_time(init_pid)
                 saved["init_process_start"] = info[0] if info else 0
                 saved["created"] = _now_rfc3339nano()
                 state.save(state_dir, saved)
-                chan.send("run")
-                phase_run = True
             elif kind == SECCOMP_LISTENER:
                 # SCMP_ACT_NOTIFY: the listener goes to the agent at listenerPath with the
                 # container process state (config-linux.md#seccomp), as runc does.
