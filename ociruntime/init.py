@@ -148,7 +148,11 @@ def _init_sequence(plan: InitPlan, chan: Channel) -> None:
     if mount_ns:
         # Slave (or the configured propagation) first, so nothing we mount leaks to the host.
         rootfs.set_root_propagation(lx.get("rootfsPropagation"))
-        rootfs.make_parent_private(plan.rootfs)
+        if lx.get("rootfsPropagation") == "rshared":
+            # pivot_root refuses a shared parent mount. Only rshared leaves one: a
+            # recursive slave or private change leaves no mount shared, so runc's
+            # mountinfo scan for it is skipped then.
+            rootfs.make_parent_private(plan.rootfs)
         rootfs.bind_rootfs(plan.rootfs)
         os.close(rootfd)
         rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)

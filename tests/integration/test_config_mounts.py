@@ -8,6 +8,7 @@ shared one.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -225,6 +226,33 @@ def test_rootfs_propagation_host_mount_reaches_container(rt, make_bundle, cid, b
     (shared_src / "sub" / "marker").write_text("x")
     wait_status(rt, cid, "stopped", timeout=20)
     assert out.read_text().strip() == ("seen" if seen else "unseen")
+
+
+@pytest.mark.parametrize("root_prop", [None, "rslave", "rprivate", "rshared"])
+def test_rootfs_on_a_shared_host_mount(rt, make_bundle, cid, base_config, rootfs, tmp_path,
+                                       root_prop):
+    """pivot_root refuses a rootfs whose parent mount is shared: a recursive slave or
+    private change leaves no mount shared, and with rshared the runtime makes that one
+    mount private (runc's rootfsParentMountPrivate). The host's mount stays shared."""
+    shared = tmp_path / "shared-root"
+    shared.mkdir()
+    _host_mount("-t", "tmpfs", "-o", "size=32m", "tmpfs", str(shared))
+    try:
+        _host_mount("--make-shared", str(shared))
+        subprocess.run(["cp", "-a", str(rootfs), str(shared / "rootfs")], check=True,
+                       timeout=60)
+        cfg = _with_mounts(base_config)
+        if root_prop:
+            cfg["linux"]["rootfsPropagation"] = root_prop
+        b = make_bundle(cfg, args=["echo", "ok"])
+        conf = json.loads((b / "config.json").read_text())
+        conf["root"]["path"] = str(shared / "rootfs")
+        (b / "config.json").write_text(json.dumps(conf))
+        assert ok(rt("run", "--bundle", str(b), cid, timeout=30)) == "ok\n"
+        m = mount_at(parse_mountinfo(Path("/proc/self/mountinfo").read_text()), str(shared))
+        assert [t.split(":")[0] for t in m.optional] == ["shared"]
+    finally:
+        _host_umount(shared)
 
 
 def test_container_mounts_do_not_reach_host(rt, make_bundle, cid, base_config, shared_src):
