@@ -83,3 +83,15 @@ def test_list_ids_and_remove_dir(tmp_path: Path) -> None:
     state.remove_dir(str(tmp_path / "a"))
     assert not (tmp_path / "a").exists()
     assert state.list_ids(str(tmp_path / "missing")) == []
+
+
+def test_default_root_is_runcs_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import posix
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/1000")
+    monkeypatch.setattr(posix, "geteuid", lambda: 0)
+    assert state.default_root() == "/run/ociruntime"
+    monkeypatch.setattr(posix, "geteuid", lambda: 1000)
+    assert state.default_root() == "/run/user/1000/ociruntime"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert state.default_root() == "/run/ociruntime"
