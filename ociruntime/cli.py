@@ -4,9 +4,11 @@ Thin by design: parse arguments, call one library function, print its result. Th
 only place where library errors become stderr text, ``--log`` records and exit codes.
 
 Engines call create, start, state, kill and delete several times per container, so this
-module holds only those: a small parser of their flags and their dispatch. Everything else
-(argparse with help and runc's usage errors, exec, list, update, events, ps, spec,
-features, pause, resume) is in ``cli_full``, loaded only when needed.
+module holds only those: a small parser of their flags and their dispatch. The small
+parser also reads ``exec``'s flags (engines exec health checks and probes), which
+``cli_full`` runs. Everything else (argparse with help and runc's usage errors, list,
+update, events, ps, spec, features, pause, resume) is in ``cli_full``, loaded only when
+needed.
 
 What those light commands (state, start, kill, delete) load - this module, errors, log,
 fastjson, state, signals, container, cgroups_remove - calls the C module ``posix`` and not
@@ -61,10 +63,26 @@ class Args:
     detach: bool = False
     keep: bool = False
     no_subreaper: bool = False
+    # exec
+    cwd: str = ""
+    env: list[str]
+    tty: bool = False
+    user: str = ""
+    additional_gids: list[int]
+    process: str = ""
+    process_label: str = ""
+    apparmor: str = ""
+    no_new_privs: bool = False
+    cap: list[str]
+    cgroup: list[str]
+    ignore_paused: bool = False
+    exec_args: list[str]
 
     def __init__(self) -> None:
         self.id = []
         self.args = []
+        self.env, self.additional_gids, self.cap, self.cgroup = [], [], [], []
+        self.exec_args = []
 
 
 _GLOBAL_VALUE = {"--root": "root", "--log": "log", "--log-format": "log_format",
@@ -82,6 +100,16 @@ _FAST_BOOL = {
 }
 _CREATE_VALUE = {"-b": "bundle", "--bundle": "bundle", "--console-socket": "console_socket",
                  "--pid-file": "pid_file", "--preserve-fds": "preserve_fds"}
+_EXEC_BOOL = {"-t": "tty", "--tty": "tty", "-d": "detach", "--detach": "detach",
+              "--no-new-privs": "no_new_privs", "--ignore-paused": "ignore_paused"}
+_EXEC_VALUE = {"--console-socket": "console_socket", "--cwd": "cwd", "-u": "user",
+               "--user": "user", "-p": "process", "--process": "process",
+               "--pid-file": "pid_file", "--process-label": "process_label",
+               "--apparmor": "apparmor", "--preserve-fds": "preserve_fds",
+               # repeatable
+               "-e": "env", "--env": "env", "-g": "additional_gids",
+               "--additional-gids": "additional_gids", "-c": "cap", "--cap": "cap",
+               "--cgroup": "cgroup"}
 _FAST_VALUE = {"create": _CREATE_VALUE, "run": _CREATE_VALUE}
 
 
@@ -96,6 +124,34 @@ def _take(argv: list[str], i: int, table: dict[str, str]) -> tuple[str, str, int
     if i + 1 >= len(argv):
         return None
     return table[name], argv[i + 1], i + 2
+
+
+_INT_FLAGS = frozenset({"preserve_fds", "additional_gids"})
+_LIST_FLAGS = frozenset({"env", "additional_gids", "cap", "cgroup"})  # repeatable
+
+
+def _flag(a: Args, argv: list[str], i: int, bools: dict[str, str],
+          values: dict[str, str]) -> int | None:
+    """Apply the flag at ``argv[i]`` to ``a``: the index after it, or None when argparse
+    must decide (an unknown flag, a missing or non-numeric value)."""
+    word = argv[i]
+    if word in bools:
+        setattr(a, bools[word], True)
+        return i + 1
+    got = _take(argv, i, values)
+    if got is None:
+        return None
+    attr, text, nxt = got
+    value: str | int = text
+    if attr in _INT_FLAGS:
+        if not text.isdigit():
+            return None
+        value = int(text)
+    if attr in _LIST_FLAGS:
+        getattr(a, attr).append(value)
+    else:
+        setattr(a, attr, value)
+    return nxt
 
 
 def fast_parse(argv: list[str]) -> Args | None:
@@ -116,6 +172,8 @@ def fast_parse(argv: list[str]) -> Args | None:
             return None
         setattr(a, got[0], got[1])
         i = got[2]
+    if i < len(argv) and argv[i] == "exec":
+        return _fast_exec(a, argv, i + 1)
     if i >= len(argv) or argv[i] not in _FAST_BOOL:
         return None
     a.command = cmd = argv[i]
@@ -130,20 +188,10 @@ def fast_parse(argv: list[str]) -> Args | None:
                 break
             i += 1
             continue
-        if word in bools:
-            setattr(a, bools[word], True)
-            i += 1
-            continue
-        got = _take(argv, i, values)
-        if got is None:
+        nxt = _flag(a, argv, i, bools, values)
+        if nxt is None:
             return None
-        attr, value, i = got
-        if attr == "preserve_fds":
-            if not value.isdigit():
-                return None
-            setattr(a, attr, int(value))
-        else:
-            setattr(a, attr, value)
+        i = nxt
     if cmd == "kill":
         if not 1 <= len(positional) <= 2:
             return None
@@ -152,6 +200,26 @@ def fast_parse(argv: list[str]) -> Args | None:
         return None
     a.id = positional
     return a
+
+
+def _fast_exec(a: Args, argv: list[str], i: int) -> Args | None:
+    """``exec [flags] ID COMMAND...`` as argparse reads it: flags up to the id, and every
+    word after the id is the command's. Anything unusual (combined short flags, ``--``, a
+    non-numeric gid, no id) is left to argparse."""
+    a.command = "exec"
+    while i < len(argv):
+        word = argv[i]
+        if not word.startswith("-") or word == "-":
+            rest = argv[i + 1:]
+            if rest[:1] == ["--"]:
+                return None  # argparse drops it: not worth copying here
+            a.id, a.exec_args = [word], rest
+            return a
+        nxt = _flag(a, argv, i, _EXEC_BOOL, _EXEC_VALUE)
+        if nxt is None:
+            return None
+        i = nxt
+    return None
 
 
 def one_id(ns: Any, command: str) -> str:

@@ -1,8 +1,9 @@
 """The rest of the command line: argparse, and the commands engines call rarely.
 
-``cli`` parses the hot commands itself; whatever it declines (``--help``, a flag it does
-not know, a wrong argument count, exec, list, update, events, ps, spec, features, pause,
-resume) is parsed here by argparse, which gives runc's usage errors, and run from here.
+``cli`` parses the hot commands (and exec's flags) itself; whatever it declines
+(``--help``, a flag it does not know, a wrong argument count, list, update, events, ps,
+spec, features, pause, resume) is parsed here by argparse, which gives runc's usage errors,
+and run from here.
 """
 
 from __future__ import annotations
@@ -208,7 +209,9 @@ def _exec(ns: Any, log: Logger) -> int:
     from ociruntime import container, execproc
     from ociruntime.errors import ExecError
 
-    if not ns.id:
+    # argparse gives the optional id as a string, cli's own parser as a one-item list
+    cid = ns.id[0] if isinstance(ns.id, list) and ns.id else ns.id
+    if not cid:
         raise UsageError('"exec" requires a minimum of 1 argument(s)')
     try:
         if ns.process:
@@ -220,7 +223,7 @@ def _exec(ns: Any, log: Logger) -> int:
         else:
             if not ns.exec_args:
                 raise UsageError('"exec" requires a minimum of 2 argument(s)')
-            saved = container.get_saved(root_dir(ns), ns.id)
+            saved = container.get_saved(root_dir(ns), cid)
             process = execproc.build_process(
                 (saved.get("config") or {}).get("process") or {},
                 ns.exec_args,
@@ -236,7 +239,7 @@ def _exec(ns: Any, log: Logger) -> int:
             )
         opts = execproc.ExecOptions(
             root=root_dir(ns),
-            container_id=ns.id,
+            container_id=cid,
             process=process,
             console_socket=ns.console_socket or None,
             pid_file=ns.pid_file or None,
