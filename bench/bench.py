@@ -8,7 +8,8 @@ It builds a busybox bundle in a temp dir (rootfs from bundles/build-rootfs.sh, c
 `runc spec`), then, N times and round-robin over the runtimes (each with its own --root),
 times every lifecycle operation as a whole process: `run` of /bin/true (foreground, the
 runtime deletes the container afterwards) and the split `create`, `start`, `state`,
-`kill KILL`, `delete` of a `sleep 1000` container. A batch of containers run back to back
+`exec` of /bin/true (an engine's health check or probe), `kill KILL`, `delete` of a
+`sleep 1000` container. A batch of containers run back to back
 gives containers per second. It prints a table (median, p90, ratios of the medians) and
 then exactly one JSON line with every number, so `tail -1` parses it.
 
@@ -43,7 +44,7 @@ DEFAULT_SECCOMP = HERE / "seccomp.json"
 BUILD_ROOTFS = REPO / "bundles" / "build-rootfs.sh"
 
 #: Lifecycle operations, in table order.
-OPS = ("run", "create", "start", "state", "kill", "delete")
+OPS = ("run", "create", "start", "state", "exec", "kill", "delete")
 #: Runtimes the ratios are computed against.
 BASELINES = ("runc", "crun")
 SUBJECT = "ociruntime"
@@ -721,6 +722,8 @@ class Bench:
                 if (self.args.seccomp or self.args.cgroups) and rt.name not in self.applied:
                     self.applied[rt.name] = applied_settings(pid, self.args.seccomp,
                                                              self.args.cgroups)
+        # exec: a health check or probe, a foreground /bin/true in the running container
+        ok = ok and self.record("exec", rt, self.op(rt, "exec", cid, "/bin/true"), timed)
         ok = ok and self.record("kill", rt, self.op(rt, "kill", cid, "KILL"), timed)
         if ok:
             if pid:
