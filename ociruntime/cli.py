@@ -5,10 +5,10 @@ only place where library errors become stderr text, ``--log`` records and exit c
 
 Engines call create, start, state, kill and delete several times per container, so this
 module holds only those: a small parser of their flags and their dispatch. The small
-parser also reads ``exec``'s flags (engines exec health checks and probes), which
-``cli_full`` runs. Everything else (argparse with help and runc's usage errors, list,
-update, events, ps, spec, features, pause, resume) is in ``cli_full``, loaded only when
-needed.
+parser also reads ``exec``'s flags (engines exec health checks and probes) and ``pause``
+and ``resume``, which ``cli_full`` runs. Everything else (argparse with help and runc's
+usage errors, list, update, events, ps, spec, features) is in ``cli_full``, loaded only
+when needed.
 
 What those light commands (state, start, kill, delete) load - this module, errors, log,
 fastjson, state, signals, container, cgroups_remove - calls the C module ``posix`` and not
@@ -93,6 +93,8 @@ _FAST_BOOL = {
     "delete": {"-f": "force", "--force": "force"},
     "state": {},
     "start": {},
+    "pause": {},
+    "resume": {},
     "create": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring"},
     "run": {"--no-pivot": "no_pivot", "--no-new-keyring": "no_new_keyring", "-d": "detach",
             "--detach": "detach", "--keep": "keep", "--no-subreaper": "no_subreaper",

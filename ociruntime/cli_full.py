@@ -1,9 +1,9 @@
 """The rest of the command line: argparse, and the commands engines call rarely.
 
-``cli`` parses the hot commands (and exec's flags) itself; whatever it declines
+``cli`` parses the hot commands (and exec, pause and resume) itself; whatever it declines
 (``--help``, a flag it does not know, a wrong argument count, list, update, events, ps,
-spec, features, pause, resume) is parsed here by argparse, which gives runc's usage errors,
-and run from here.
+spec, features) is parsed here by argparse, which gives runc's usage errors, and run from
+here.
 """
 
 from __future__ import annotations

@@ -67,6 +67,8 @@ LIFECYCLE_CASES = [
     ("run -d --keep --no-subreaper -b /b c1", ("detach", "keep", "no_subreaper", "bundle")),
     ("--log /l --log-format json start c1", ("log", "log_format")),
     ("state c1", ()),
+    ("pause c1", ()),
+    ("--root /r resume c1", ("root",)),
     ("delete -f c1", ("force",)),
     ("--debug delete --force c1", ("debug", "force")),
 ]
