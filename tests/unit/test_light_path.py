@@ -95,3 +95,19 @@ def test_default_root_is_runcs_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     assert state.default_root() == "/run/user/1000/ociruntime"
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     assert state.default_root() == "/run/ociruntime"
+
+
+def test_wait_gone_follows_the_init(tmp_path: Path) -> None:
+    from ociruntime import container
+
+    p = subprocess.Popen(["sleep", "30"])
+    try:
+        saved = {"pid": p.pid, "init_process_start": state.proc_start_time(p.pid)[0]}
+        assert not container._wait_gone(saved, timeout=0.2)  # alive: the timeout wins
+        # another process under the same pid (another start time) is not our init
+        assert container._wait_gone({**saved, "init_process_start": 1}, timeout=5)
+        p.kill()
+        assert container._wait_gone(saved, timeout=5)  # exited: the pidfd wakes us
+    finally:
+        p.kill()
+        p.wait()
