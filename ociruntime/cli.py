@@ -157,10 +157,11 @@ def _flag(a: Args, argv: list[str], i: int, bools: dict[str, str],
 
 
 def fast_parse(argv: list[str]) -> Args | None:
-    """Parse the hot invocations (state/start/kill/delete/create/run) without argparse.
+    """Parse the hot invocations (create, run, start, state, kill, delete, exec, pause,
+    resume) without argparse.
 
-    Returns None for anything else (help, exec, a flag it does not know, a wrong number of
-    arguments): argparse then parses it and produces runc's usage errors.
+    Returns None for anything else (help, another command, a flag it does not know, a
+    wrong number of arguments): argparse then parses it and produces runc's usage errors.
     """
     a = Args()
     i = 0
