@@ -58,11 +58,14 @@ def remove_paths(paths: dict[str, str], retries: int = 5, delay: float = 0.01) -
             except OSError as exc:
                 # Go's wording of the errno: lower case ("device or resource busy")
                 last[key] = f"rmdir {p}: {posix.strerror(exc.errno or _errno.EIO).lower()}"
-            try:
-                posix.lstat(p)
-            except OSError:  # os.path.lexists: gone
-                del left[key]
-                last.pop(key, None)
+                try:
+                    posix.lstat(p)  # runc checks again: gone after all?
+                    continue
+                except OSError:
+                    pass
+            # remove_path returns only once the directory is gone
+            del left[key]
+            last.pop(key, None)
         if not left:
             return
     shown = " ".join(f"{k}:{left[k]}" for k in sorted(left))

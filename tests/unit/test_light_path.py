@@ -111,3 +111,20 @@ def test_wait_gone_follows_the_init(tmp_path: Path) -> None:
     finally:
         p.kill()
         p.wait()
+
+
+def test_remove_paths_removes_trees_and_names_what_stays(tmp_path: Path) -> None:
+    from ociruntime.cgroups_remove import remove_paths
+    from ociruntime.errors import CgroupError
+
+    (tmp_path / "cpu" / "sub" / "subsub").mkdir(parents=True)
+    (tmp_path / "pids").mkdir()
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "tasks").write_text("1\n")  # a file: rmdir says "not empty"
+    remove_paths({"cpu": str(tmp_path / "cpu"), "pids": str(tmp_path / "pids"),
+                  "gone": str(tmp_path / "never-made"), "none": ""})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["busy"]
+    with pytest.raises(CgroupError) as err:
+        remove_paths({"memory": str(tmp_path / "busy")}, retries=2, delay=0)
+    assert str(err.value) == (f"Failed to remove paths: map[memory:{tmp_path / 'busy'}] "
+                              f"(rmdir {tmp_path / 'busy'}: directory not empty)")
