@@ -39,6 +39,18 @@ def remove_path(path: str) -> None:
     _rmdir(path)
 
 
+def _gone(path: str) -> bool:
+    """runc's check after a failed ``RemovePath``: ``os.Stat`` says it does not exist
+    (any other error leaves the path counted as there)."""
+    try:
+        posix.stat(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def remove_paths(paths: dict[str, str], retries: int = 5, delay: float = 0.01) -> None:
     """runc's ``RemovePaths``: up to 5 rounds, 10 ms doubling between them.
 
@@ -58,11 +70,8 @@ def remove_paths(paths: dict[str, str], retries: int = 5, delay: float = 0.01) -
             except OSError as exc:
                 # Go's wording of the errno: lower case ("device or resource busy")
                 last[key] = f"rmdir {p}: {posix.strerror(exc.errno or _errno.EIO).lower()}"
-                try:
-                    posix.lstat(p)  # runc checks again: gone after all?
+                if not _gone(p):
                     continue
-                except OSError:
-                    pass
             # remove_path returns only once the directory is gone
             del left[key]
             last.pop(key, None)
