@@ -30,9 +30,10 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
     ``raw`` is that file's content when the caller has read it already.
 
     Both layers are skipped when ``cache_dir`` holds a marker for these exact bytes in this
-    bundle (and the rootfs is still a plain directory): importing jsonschema costs ~120 ms
-    and the semantic checks ~5 ms on every create otherwise. The marker keeps the warnings
-    the semantic layer gave.
+    bundle (and the rootfs is still a plain directory): the quick schema check, the
+    semantic checks and their imports cost ~3 ms otherwise. The marker keeps the warnings
+    the semantic layer gave. Engines write a new config for every container, so for them
+    the marker rarely hits; ``schema_files.write_marker`` keeps the cache bounded.
     """
     bundle = os.path.abspath(bundle or ".")
     if raw is None:
@@ -57,12 +58,18 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
                 and os.path.isdir(rootfs):
             return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=cached)
 
-    from ociruntime import schema, validate
+    from ociruntime import schema_check, validate
+    from ociruntime.schema_files import CONFIG_SCHEMA
 
-    schema.validate_config(config, raw=raw, cache_dir=cache_dir)
+    if not schema_check.is_valid(CONFIG_SCHEMA, config):
+        from ociruntime import schema  # jsonschema words what is wrong
+
+        schema.validate_config(config)
     warnings = list(validate.validate_config(config, bundle, rootless=rootless))
     if marker is not None:
-        _write_marker(marker, warnings)
+        from ociruntime.schema_files import write_marker
+
+        write_marker(marker, json.dumps(warnings).encode())
     return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=warnings)
 
 
@@ -85,13 +92,3 @@ def _read_marker(path: str) -> list[str] | None:
     except (OSError, ValueError):
         return None
     return [str(w) for w in value] if isinstance(value, list) else None
-
-
-def _write_marker(path: str, warnings: list[str]) -> None:
-    from ociruntime import state
-
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        state.write_atomic(path, json.dumps(warnings).encode())
-    except OSError:
-        pass

@@ -8,11 +8,14 @@ namespaces, ...) belong to the semantic layer.
 Where the files live and the cache key are in ``schema_files`` (the cheap half, all a cache
 hit needs).
 
-``import jsonschema`` costs about 120 ms, so it is imported lazily, inside the validating
-functions, never at module import. :func:`validate_config` can also skip it altogether: given
-the exact config bytes and a cache directory, a config that validated once leaves a marker file
-named after ``sha256(schema tag + bytes)``, and the next run with the same bytes returns at once.
-The tag covers the spec version and the identity (size, mtime, inode) of the config schema
+``import jsonschema`` costs 50-120 ms, so it is imported lazily, inside the validating
+functions, never at module import, and only for a document that ``schema_check`` (the same
+schema files as a quick check with the few keywords they use) does not find valid: a valid
+document never loads it, and jsonschema words the error of an invalid one.
+:func:`validate_config` can also skip the check altogether: given the exact config bytes and
+a cache directory, a config that validated once leaves a marker file named after
+``sha256(schema tag + bytes)``, and the next run with the same bytes returns at once. The
+tag covers the spec version and the identity (size, mtime, inode) of the config schema
 files, so editing a schema invalidates every marker. Only valid configs are ever cached.
 
 Errors are :class:`ociruntime.errors.ConfigError` whose ``field`` is the JSON path of the bad
@@ -33,6 +36,7 @@ from ociruntime.schema_files import (
     cache_key,
     schema_dir_str,
     schema_tag,
+    write_marker,
 )
 
 # Everything else (json, re, pathlib, tempfile, jsonschema) is imported only when a config
@@ -97,8 +101,8 @@ def validate_config(
     *doc* is the parsed document. When both *raw* (the exact bytes *doc* was parsed from) and
     *cache_dir* are given, a marker ``<cache_dir>/<cache_key(raw)>`` left by an earlier successful
     validation makes this return at once, without importing jsonschema; a successful validation
-    creates that marker (directory made with mode 0700, file written atomically, write errors
-    ignored). Invalid configs are never cached.
+    creates that marker (``schema_files.write_marker``: atomic, bounded, write errors ignored).
+    Invalid configs are never cached.
 
     Raises :class:`~ociruntime.errors.ConfigError` naming the offending field.
     """
@@ -109,7 +113,7 @@ def validate_config(
             return
     _validate(CONFIG_SCHEMA, doc, "config")
     if marker is not None:
-        _write_marker(marker)
+        write_marker(marker, schema_tag())
 
 
 def validate_state(doc: Any) -> None:
@@ -162,6 +166,11 @@ def _validator(name: str) -> Any:
 
 
 def _validate(name: str, doc: Any, what: str) -> None:
+    # The quick check first: a valid document never loads jsonschema (schema_check.py).
+    from ociruntime import schema_check
+
+    if schema_check.is_valid(name, doc):
+        return
     from jsonschema.exceptions import best_match
 
     error = best_match(_validator(name).iter_errors(doc))
@@ -172,27 +181,6 @@ def _validate(name: str, doc: Any, what: str) -> None:
     if not field:
         message = f"{what} {message}"
     raise ConfigError(message, field=field or None)
-
-
-def _write_marker(marker: str) -> None:
-    """Create *marker* atomically (temp file + rename); any ``OSError`` is ignored."""
-    directory = os.path.dirname(marker)
-    try:
-        import tempfile
-
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    except OSError:
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(schema_tag())
-        os.replace(tmp, marker)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
 
 
 # --- error messages ----------------------------------------------------------------------------

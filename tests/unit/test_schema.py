@@ -16,6 +16,7 @@ import re
 import stat
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -843,30 +844,48 @@ def test_cache_needs_both_raw_and_dir(tmp_path: Path) -> None:
 
 
 def _run_isolated(config: Path, cache: Path) -> set[str]:
-    """Validate *config* in a fresh ``python -I`` and return which heavy modules it imported."""
+    """Validate *config* in a fresh ``python -I`` and return which heavy modules it imported
+    (``re`` included: the quick check reads the schema's patterns without it)."""
     code = "\n".join(
         [
-            "import json, sys",
+            "import sys",  # not json: it imports re
             f"sys.path.insert(0, {str(REPO)!r})",
+            f"sys.path.append({sysconfig.get_paths()['purelib']!r})",
+            "from ociruntime import fastjson as json",
+            "from ociruntime.errors import ConfigError",
             "from ociruntime.schema import validate_config",
             f"raw = open({str(config)!r}, 'rb').read()",
-            f"validate_config(json.loads(raw), raw=raw, cache_dir={str(cache)!r})",
-            "print(json.dumps(sorted({'jsonschema', 'referencing'} & set(sys.modules))))",
+            "try:",
+            f"    validate_config(json.loads(raw), raw=raw, cache_dir={str(cache)!r})",
+            "except ConfigError:",
+            "    pass",
+            "print(json.dumps(sorted({'jsonschema', 'referencing', 're'} & set(sys.modules))))",
         ]
     )
     out = subprocess.run(
-        [sys.executable, "-I", "-c", code], check=True, capture_output=True, text=True
+        # -S as the launcher: site's .pth processing imports re
+        [sys.executable, "-I", "-S", "-c", code], check=True, capture_output=True, text=True
     ).stdout
     return set(json.loads(out))
 
 
-def test_warm_cache_does_not_import_jsonschema(tmp_path: Path) -> None:
+def test_valid_config_never_imports_jsonschema(tmp_path: Path) -> None:
+    """A config never seen before (what engines pass on every create) is checked by
+    schema_check alone; the marker then makes the next check a file test."""
     config = tmp_path / "config.json"
     config.write_bytes(raw_config())
     cache = tmp_path / "cache"
-    assert _run_isolated(config, cache) == {"jsonschema", "referencing"}  # cold: validates
+    assert _run_isolated(config, cache) == set()  # cold: the quick check
     assert (cache / schema.cache_key(config.read_bytes())).is_file()
     assert _run_isolated(config, cache) == set()  # warm: marker only
+
+
+def test_invalid_config_is_worded_by_jsonschema(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_bytes(json.dumps(mutate(runc_spec(), "process.args", "sh")).encode())
+    assert {"jsonschema", "referencing"} <= _run_isolated(config, tmp_path / "cache")
+    with pytest.raises(ConfigError, match="process.args"):
+        schema.validate_config(json.loads(config.read_bytes()))
 
 
 def test_schema_dir_env_independent() -> None:
