@@ -661,15 +661,29 @@ class Bench:
             linux.setdefault("resources", {}).update(json.loads(json.dumps(CGROUP_RESOURCES)))
             extras.append("cgroups (memory 256 MiB, cpu shares 512, pids 1024)")
         self.variant = ", ".join(extras) or "default"
+        per = "one config for all" if self.args.same_config else "a new config per container"
         self.config_info = (f"{source}, ociVersion {config.get('ociVersion')}, terminal false,"
-                            f" {self.variant}")
+                            f" {self.variant}, {per}")
         self.bundles = {}
+        self.configs: dict[str, dict[str, Any]] = {}
         for kind, args in (("true", ["/bin/true"]), ("sleep", ["/bin/sleep", "1000"])):
             bundle = self.tmp / f"bundle-{kind}"
             bundle.mkdir()
             config["process"]["args"] = args
             (bundle / "config.json").write_text(json.dumps(config, indent=2))
             self.bundles[kind] = str(bundle)
+            self.configs[kind] = json.loads(json.dumps(config))
+
+    def bundle_for(self, kind: str, cid: str) -> str:
+        """The bundle of container ``cid``: as an engine writes one, its own config (here
+        the hostname differs), unless --same-config. Written before the timed operation."""
+        if self.args.same_config:
+            return self.bundles[kind]
+        bundle = self.tmp / "per-container" / cid
+        bundle.mkdir(parents=True)
+        config = dict(self.configs[kind], hostname=cid[-63:])
+        (bundle / "config.json").write_text(json.dumps(config, indent=2))
+        return str(bundle)
 
     def progress(self, text: str) -> None:
         if not self.quiet:
@@ -698,7 +712,7 @@ class Bench:
         """One iteration for one runtime: run, create..delete, and the RSS-measuring create."""
         cid = f"{self.prefix}-{it}-r-{rt.name}"
         rt.live[cid] = None
-        res = self.op(rt, "run", "--bundle", self.bundles["true"], cid)
+        res = self.op(rt, "run", "--bundle", self.bundle_for("true", cid), cid)
         if self.record("run", rt, res, timed):
             rt.live.pop(cid, None)
         else:
@@ -707,7 +721,7 @@ class Bench:
         cid = f"{self.prefix}-{it}-s-{rt.name}"
         rt.live[cid] = None
         ok = self.record("create", rt, self.op(rt, "create", "--bundle",
-                                                self.bundles["sleep"], cid), timed)
+                                                self.bundle_for("sleep", cid), cid), timed)
         ok = ok and self.record("start", rt, self.op(rt, "start", cid), timed)
         pid = None
         if ok:
@@ -746,7 +760,7 @@ class Bench:
             except FileNotFoundError:
                 pass
             res = self.spawner.run([*argv, *rt.cmd("create", "--bundle",
-                                                   self.bundles["sleep"], cid)])
+                                                   self.bundle_for("sleep", cid), cid)])
             if timed:
                 if res.ok:
                     try:
@@ -762,11 +776,12 @@ class Bench:
     def run_batch(self, rt: Runtime, n: int) -> None:
         ids = [f"{self.prefix}-b{j}-{rt.name}" for j in range(n)]
         failed: list[tuple[str, str]] = []
+        bundles = {cid: self.bundle_for("true", cid) for cid in ids}
         for cid in ids:
             rt.live[cid] = None
         t0 = time.perf_counter_ns()
         for cid in ids:
-            res = self.op(rt, "run", "--bundle", self.bundles["true"], cid)
+            res = self.op(rt, "run", "--bundle", bundles[cid], cid)
             if res.ok:
                 rt.live.pop(cid, None)
             else:
@@ -941,6 +956,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help=f"the linux.seccomp object used by --seccomp (default {DEFAULT_SECCOMP})")
     p.add_argument("--cgroups", action="store_true",
                    help="add linux.resources limits: memory, cpu shares, pids")
+    p.add_argument("--same-config", action="store_true",
+                   help="one config.json for every container (engines write a new one for"
+                        " each; ociruntime caches the check of a config it has seen)")
     p.add_argument("--json-only", action="store_true", help="print only the JSON line")
     p.add_argument("--timeout", type=float, default=60.0,
                    help="seconds before an operation is killed and counted as an error")
