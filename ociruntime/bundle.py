@@ -21,6 +21,8 @@ class Bundle:
     config: dict[str, Any]
     rootfs: str
     warnings: list[str]
+    #: The cache marker that a first check of this config earned, for :func:`remember`.
+    marker: str | None = None
 
 
 def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
@@ -30,10 +32,11 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
     ``raw`` is that file's content when the caller has read it already.
 
     Both layers are skipped when ``cache_dir`` holds a marker for these exact bytes in this
-    bundle (and the rootfs is still a plain directory): the quick schema check, the
-    semantic checks and their imports cost ~3 ms otherwise. The marker keeps the warnings
-    the semantic layer gave. Engines write a new config for every container, so for them
-    the marker rarely hits; ``schema_files.write_marker`` keeps the cache bounded.
+    bundle (and the rootfs is still a plain directory; :func:`remember` writes it): the
+    quick schema check, the semantic checks and their imports cost ~3 ms otherwise. The
+    marker keeps the warnings the semantic layer gave. Engines write a new config for every
+    container, so for them it hits only when a container is started again;
+    ``schema_files.write_marker`` keeps the cache bounded.
     """
     bundle = os.path.abspath(bundle or ".")
     if raw is None:
@@ -66,11 +69,16 @@ def load(bundle: str, cache_dir: str | None = None, rootless: bool = False,
 
         schema.validate_config(config)
     warnings = list(validate.validate_config(config, bundle, rootless=rootless))
-    if marker is not None:
+    return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=warnings, marker=marker)
+
+
+def remember(b: Bundle) -> None:
+    """Write the marker that lets the next :func:`load` of the same bytes skip both checks
+    (``create`` does it while the init sets up, when nothing waits for it)."""
+    if b.marker is not None:
         from ociruntime.schema_files import write_marker
 
-        write_marker(marker, json.dumps(warnings).encode())
-    return Bundle(path=bundle, config=config, rootfs=rootfs, warnings=warnings)
+        write_marker(b.marker, json.dumps(b.warnings).encode())
 
 
 def read_config(bundle: str) -> bytes:

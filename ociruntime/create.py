@@ -222,8 +222,11 @@ def create(opts: CreateOptions, log: Logger) -> int:
 
             network.move_devices(linux["netDevices"], init_pid)
 
+        # A config checked for the first time is remembered while the init sets up: the next
+        # create of the same bytes skips both checks (bundle.py).
+        bundle_mod.remember(b)
+
         phase_run = False
-        hook_failed = False
         while True:
             frame = chan.recv()
             if frame is None:

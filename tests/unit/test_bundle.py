@@ -50,6 +50,8 @@ def test_cache_hit_skips_validation(
 ) -> None:
     cache = tmp_path / "cache"
     first = bundle.load(str(spec_bundle), cache_dir=str(cache))
+    assert not cache.exists()  # written by remember(), once the container is on its way
+    bundle.remember(first)
     # one marker per config: the bundle's (schema and semantic layers)
     assert [m.name[:6] for m in cache.iterdir()] == ["valid-"]
 
@@ -71,7 +73,8 @@ def test_cache_is_bounded(spec_bundle: Path, tmp_path: Path) -> None:
     doc = json.loads((spec_bundle / "config.json").read_bytes())
     for i in range(schema_files.MAX_MARKERS + 5):
         doc["hostname"] = f"host-{i}"
-        bundle.load(str(spec_bundle), cache_dir=str(cache), raw=json.dumps(doc).encode())
+        bundle.remember(bundle.load(str(spec_bundle), cache_dir=str(cache),
+                                    raw=json.dumps(doc).encode()))
         assert len(os.listdir(cache)) <= schema_files.MAX_MARKERS
     # emptied when full, the cache starts again from the newest markers
     assert len(os.listdir(cache)) == 5
@@ -84,7 +87,8 @@ def test_new_config_loads_neither_jsonschema_nor_re(spec_bundle: Path, tmp_path:
         "import sys",
         f"sys.path.insert(0, {str(REPO)!r})",
         "from ociruntime import bundle",
-        f"bundle.load({str(spec_bundle)!r}, cache_dir={str(tmp_path / 'cache')!r})",
+        f"b = bundle.load({str(spec_bundle)!r}, cache_dir={str(tmp_path / 'cache')!r})",
+        "bundle.remember(b)",
         "print(sorted({'jsonschema', 'referencing', 're'} & set(sys.modules)))",
     ])
     # -S as the launcher (site's .pth processing imports re)
