@@ -102,7 +102,9 @@ def _unsure(what: str) -> bool:
 
 
 def _type(arg: Any, x: Any, _schema: dict[str, Any], _base: str) -> bool:
-    return any(_is_type(t, x) for t in (arg if isinstance(arg, list) else [arg]))
+    if isinstance(arg, str):
+        return _is_type(arg, x)
+    return any(_is_type(t, x) for t in arg)
 
 
 def _is_type(name: str, x: Any) -> bool:
