@@ -75,26 +75,20 @@ def cache_key(raw: bytes) -> str:
     return sha256(schema_tag() + bytes(raw)).hexdigest()
 
 
-#: Markers kept at most in a cache directory. Engines write a new config for every
-#: container, so an unbounded cache would grow by a file for every container ever created.
+#: Markers kept at most in a cache directory (the newest). Engines write a new config for
+#: every container, so an unbounded cache would grow by a file for every container created.
 MAX_MARKERS = 256
 
 
 def write_marker(path: str, data: bytes) -> None:
-    """Write the cache marker ``path`` atomically; a cache directory that already holds
-    :data:`MAX_MARKERS` files is emptied first. Errors are ignored: a cache is optional."""
+    """Write the cache marker ``path`` atomically and keep only the newest
+    :data:`MAX_MARKERS` of its directory. Errors are ignored: a cache is optional."""
     from ociruntime import state
 
     directory = os.path.dirname(path)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
-        names = os.listdir(directory)
-        if len(names) >= MAX_MARKERS:
-            for name in names:
-                try:
-                    os.unlink(os.path.join(directory, name))
-                except OSError:
-                    pass
         state.write_atomic(path, data)
     except OSError:
-        pass
+        return
+    state.prune_dir(directory, MAX_MARKERS, spare=os.path.basename(path))

@@ -383,19 +383,9 @@ def _cache_write(cache_dir: str, key: str, compiled: CompiledFilter) -> None:
         except OSError:
             pass
         return
-    _evict(cache_dir)
+    from ociruntime.state import prune_dir
 
-
-def _evict(cache_dir: str) -> None:
-    try:
-        entries = [e for e in os.scandir(cache_dir) if e.name.endswith(".bpf")]
-        if len(entries) <= CACHE_MAX_ENTRIES:
-            return
-        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
-        for e in entries[: len(entries) - CACHE_MAX_ENTRIES]:
-            os.unlink(e.path)
-    except OSError:
-        pass
+    prune_dir(cache_dir, CACHE_MAX_ENTRIES, ".bpf", spare=os.path.basename(path))
 
 
 def _s32(value: int) -> int:

@@ -133,6 +133,23 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
+def prune_dir(directory: str, keep: int, suffix: str = "", spare: str = "") -> None:
+    """Remove the oldest files of ``directory`` (by mtime) whose names end with ``suffix``,
+    beyond the newest ``keep``, never the one named ``spare`` (just written: mtimes are
+    coarse): the bound of the caches under the root. Errors are ignored (a cache is
+    optional); only a directory over the bound has its entries stat'ed."""
+    try:
+        entries = [e for e in posix.scandir(directory) if e.name.endswith(suffix)]
+        if len(entries) <= keep:
+            return
+        old = [e for e in entries if e.name != spare]
+        old.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
+        for e in old[: len(entries) - keep]:
+            posix.unlink(e.path)
+    except OSError:
+        pass
+
+
 def save(state_dir: str, state: dict[str, Any]) -> None:
     """Persist ``state`` as ``<state_dir>/state.json``, atomically."""
     write_atomic(f"{state_dir}/{STATE_FILE}", json.dumps(state).encode())

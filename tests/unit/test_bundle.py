@@ -76,8 +76,10 @@ def test_cache_is_bounded(spec_bundle: Path, tmp_path: Path) -> None:
         bundle.remember(bundle.load(str(spec_bundle), cache_dir=str(cache),
                                     raw=json.dumps(doc).encode()))
         assert len(os.listdir(cache)) <= schema_files.MAX_MARKERS
-    # emptied when full, the cache starts again from the newest markers
-    assert len(os.listdir(cache)) == 5
+    assert len(os.listdir(cache)) == schema_files.MAX_MARKERS
+    # the newest are kept: the last config is still a hit
+    b = bundle.load(str(spec_bundle), cache_dir=str(cache), raw=json.dumps(doc).encode())
+    assert b.marker is None
 
 
 def test_new_config_loads_neither_jsonschema_nor_re(spec_bundle: Path, tmp_path: Path) -> None:

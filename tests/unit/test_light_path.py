@@ -128,3 +128,18 @@ def test_remove_paths_removes_trees_and_names_what_stays(tmp_path: Path) -> None
         remove_paths({"memory": str(tmp_path / "busy")}, retries=2, delay=0)
     assert str(err.value) == (f"Failed to remove paths: map[memory:{tmp_path / 'busy'}] "
                               f"(rmdir {tmp_path / 'busy'}: directory not empty)")
+
+
+def test_prune_dir(tmp_path: Path) -> None:
+    """The caches' bound: the newest ``keep`` by mtime stay, and the one just written."""
+    for i in range(6):
+        (tmp_path / f"{i}.bpf").write_text("x")
+        os.utime(tmp_path / f"{i}.bpf", ns=(i * 10**9, i * 10**9))
+    (tmp_path / "other").write_text("x")
+    state.prune_dir(str(tmp_path), 4, ".bpf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2.bpf", "3.bpf", "4.bpf", "5.bpf",
+                                                          "other"]
+    os.utime(tmp_path / "5.bpf", ns=(0, 0))  # the newest write, with an older (coarse) mtime
+    state.prune_dir(str(tmp_path), 2, ".bpf", spare="5.bpf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["4.bpf", "5.bpf", "other"]
+    state.prune_dir(str(tmp_path / "missing"), 1)  # errors are ignored
