@@ -39,7 +39,7 @@ from ociruntime.schema_files import (
     write_marker,
 )
 
-# Everything else (json, re, pathlib, tempfile, jsonschema) is imported only when a config
+# Everything else (json, re, pathlib, jsonschema) is imported only when a config
 # is really validated; a cache hit must stay cheap.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
