@@ -196,3 +196,66 @@ def test_shortcut_matches_re(pattern: str) -> None:
         cases.append("".join(rnd.choice(ALPHABET) for _ in range(rnd.randrange(8))))
     wrong = [c for c in cases if predicate(c) != (compiled.search(c) is not None)]
     assert wrong == []
+
+
+# --- each keyword against jsonschema, on small schemas --------------------------------------------
+
+#: (schema, instances): every instance is checked by both, whatever the verdict.
+KEYWORD_CASES: list[tuple[dict[str, Any], list[Any]]] = [
+    ({"type": "integer"}, [1, 0, -5, 1.0, 1.5, True, "1", None, [], {}]),
+    ({"type": "number"}, [1, 1.5, True, "1", None]),
+    ({"type": ["string", "null"]}, ["", None, 0, False]),
+    ({"type": "boolean"}, [True, False, 0, 1, "true"]),
+    ({"type": "object"}, [{}, {"a": 1}, [], "x"]),
+    ({"type": "array"}, [[], [1], {}, "x"]),
+    ({"enum": ["a", "b"]}, ["a", "c", 1, None, ["a"]]),
+    ({"minimum": 0, "maximum": 10}, [0, 10, -1, 11, 5.5, -0.5, True, "5", None]),
+    ({"minLength": 2}, ["ab", "a", "", "\u00e9\u00e9", 5, None]),
+    ({"minItems": 1}, [[1], [], "", {}]),
+    ({"pattern": "^[rwm]*$(?!\\n)"}, ["rw", "x", "", "rw\n", 5]),
+    ({"required": ["a"]}, [{"a": 1}, {}, {"b": 1}, [], "a"]),
+    ({"dependentRequired": {"a": ["b"]}}, [{}, {"a": 1}, {"a": 1, "b": 2}, {"b": 1}, []]),
+    ({"properties": {"a": {"type": "string"}}}, [{"a": "x"}, {"a": 1}, {}, {"b": 1}, 3]),
+    ({"properties": {"a": {}}, "additionalProperties": False},
+     [{"a": 1}, {"b": 1}, {}, "x"]),
+    ({"additionalProperties": {"type": "integer"}}, [{"a": 1}, {"a": "x"}, {}, [1]]),
+    ({"propertyNames": {"minLength": 1}}, [{"a": 1}, {"": 1}, {}, []]),
+    ({"items": {"type": "integer"}}, [[1, 2], [1, "x"], [], {"0": "x"}]),
+    ({"anyOf": [{"required": ["a"]}, {"required": ["b"]}]}, [{"a": 1}, {"b": 1}, {}, 3]),
+    ({"if": {"properties": {"t": {"enum": ["c"]}}},
+      "then": {"required": ["major"]}, "else": {"required": ["other"]}},
+     [{"t": "c", "major": 1}, {"t": "c"}, {"t": "b", "other": 1}, {"t": "b"}, {}, 5]),
+    ({"if": {"required": ["a"]}, "then": {"required": ["b"]}}, [{"a": 1}, {"a": 1, "b": 1}, {}]),
+    ({"properties": {"x": True, "y": False}}, [{"x": 1}, {"y": 1}, {}]),
+]
+
+
+@pytest.mark.parametrize(("index"), range(len(KEYWORD_CASES)))
+def test_keyword_agrees_with_jsonschema(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jsonschema
+
+    sub, instances = KEYWORD_CASES[index]
+    doc = {"$id": "https://ociruntime.invalid/test/case.json", **sub}
+    monkeypatch.setitem(schema_check._docs, "case.json", doc)
+    base = jsonschema.Draft202012Validator
+    cls = jsonschema.validators.extend(base, type_checker=base.TYPE_CHECKER.redefine(
+        "integer", lambda _c, x: isinstance(x, int) and not isinstance(x, bool)))
+    for x in instances:
+        assert schema_check.is_valid("case.json", x) == cls(doc).is_valid(x), (sub, x)
+
+
+@pytest.mark.parametrize("unknown", [
+    {"oneOf": [{"type": "string"}]},
+    {"patternProperties": {"^a": {}}, "additionalProperties": False},
+    {"prefixItems": [{}], "items": {"type": "string"}},
+    {"enum": [1, 2]},
+    {"type": "decimal"},
+    {"$ref": "https://elsewhere.invalid/x.json#/a"},
+    {"$ref": "#/$defs/missing"},
+])
+def test_what_it_cannot_read_is_unsure(unknown: dict[str, Any],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(schema_check._docs, "case.json",
+                        {"$id": "https://ociruntime.invalid/test/case.json", **unknown})
+    for x in ("a", 1, ["a"], {"a": 1}):
+        assert not schema_check.is_valid("case.json", x)
