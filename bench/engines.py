@@ -40,6 +40,11 @@ def main() -> None:
     args = p.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/engines.py: run as root")
+    needed = {"podman": ["podman", "conmon"], "containerd": ["containerd", "ctr"]}
+    missing = [tool for engine, tools in needed.items() if engine in args.engines
+               for tool in tools if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"bench/engines.py: needs {', '.join(missing)} (install.sh installs them)")
     # Short paths: with a run directory ~40 characters longer, podman 4.3 waits 20 s for the
     # exit of every container (conmon's paths under it go past a limit), whatever the runtime.
     work = Path(tempfile.mkdtemp(prefix="eb-"))
