@@ -5,18 +5,12 @@ The schemas are the project's own draft 2020-12 files for runtime-spec v1.3.0 (`
 structure of a document; cross-field and host-dependent rules (absolute paths, duplicate
 namespaces, ...) belong to the semantic layer.
 
-Where the files live and the cache key are in ``schema_files`` (the cheap half, all a cache
-hit needs).
+Where the files live and the cache key of ``bundle.py``'s markers are in ``schema_files``.
 
 ``import jsonschema`` costs 50-120 ms, so it is imported lazily, inside the validating
 functions, never at module import, and only for a document that ``schema_check`` (the same
 schema files as a quick check with the few keywords they use) does not find valid: a valid
 document never loads it, and jsonschema words the error of an invalid one.
-:func:`validate_config` can also skip the check altogether: given the exact config bytes and
-a cache directory, a config that validated once leaves a marker file named after
-``sha256(schema tag + bytes)``, and the next run with the same bytes returns at once. The
-tag covers the spec version and the identity (size, mtime, inode) of the config schema
-files, so editing a schema invalidates every marker. Only valid configs are ever cached.
 
 Errors are :class:`ociruntime.errors.ConfigError` whose ``field`` is the JSON path of the bad
 element in dotted form (``process.args``, ``linux.namespaces[2].type``, keys that are not plain
@@ -25,22 +19,17 @@ identifiers in brackets: ``linux.sysctl["net.ipv4.ip_forward"]``).
 
 from __future__ import annotations
 
-import os
-
 from ociruntime.errors import ConfigError
 from ociruntime.schema_files import (
     CONFIG_SCHEMA,
     FEATURES_SCHEMA,
     SCHEMA_FILES,
     STATE_SCHEMA,
-    cache_key,
     schema_dir_str,
-    schema_tag,
-    write_marker,
 )
 
-# Everything else (json, re, pathlib, jsonschema) is imported only when a config
-# is really validated; a cache hit must stay cheap.
+# Everything else (json, re, pathlib, jsonschema) is imported only when jsonschema has to
+# word an error.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -52,7 +41,6 @@ __all__ = [
     "FEATURES_SCHEMA",
     "SCHEMA_FILES",
     "STATE_SCHEMA",
-    "cache_key",
     "schema_dir",
     "validate_config",
     "validate_features",
@@ -93,27 +81,13 @@ def schema_dir() -> Path:
     return Path(schema_dir_str())
 
 
-def validate_config(
-    doc: Any, raw: bytes | None = None, cache_dir: str | os.PathLike[str] | None = None
-) -> None:
+def validate_config(doc: Any) -> None:
     """Check a parsed config.json against the runtime-spec v1.3.0 config schema.
 
-    *doc* is the parsed document. When both *raw* (the exact bytes *doc* was parsed from) and
-    *cache_dir* are given, a marker ``<cache_dir>/<cache_key(raw)>`` left by an earlier successful
-    validation makes this return at once, without importing jsonschema; a successful validation
-    creates that marker (``schema_files.write_marker``: atomic, bounded, write errors ignored).
-    Invalid configs are never cached.
-
-    Raises :class:`~ociruntime.errors.ConfigError` naming the offending field.
+    Raises :class:`~ociruntime.errors.ConfigError` naming the offending field. (``create``
+    remembers the configs that passed both layers: ``bundle.py``.)
     """
-    marker: str | None = None
-    if raw is not None and cache_dir is not None:
-        marker = os.path.join(os.fspath(cache_dir), cache_key(raw))
-        if os.path.isfile(marker):
-            return
     _validate(CONFIG_SCHEMA, doc, "config")
-    if marker is not None:
-        write_marker(marker, schema_tag())
 
 
 def validate_state(doc: Any) -> None:

@@ -1,8 +1,8 @@
-"""Where the JSON Schema files are, and the cache key of a config checked against them.
+"""Where the JSON Schema files are, and the cache markers of configs checked against them.
 
-Apart from ``schema`` (the jsonschema glue and its error messages) so that the common
-case of ``create``, a config that validated before, costs two ``stat`` calls and one
-sha256 of the config bytes instead of loading that module and hashing 36 KB of schema.
+Apart from ``schema`` (the jsonschema glue and its error messages) and ``schema_check``
+so that the common case of ``create``, a config that validated before, costs two ``stat``
+calls and one sha256 of the config bytes (``bundle.py`` keeps the markers).
 
 Where the files live: the canonical copies are in ``spec/`` at the top of the repository,
 next to the ``ociruntime`` package, and an installed (non-editable) distribution ships the

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +68,34 @@ def test_cache_hit_skips_validation(
     raw = (spec_bundle / "config.json").read_bytes() + b"\n"
     with pytest.raises(AssertionError, match="validated again"):
         bundle.load(str(spec_bundle), cache_dir=str(cache), raw=raw)
+
+
+def test_marker_name_mode_and_no_temporary_files(spec_bundle: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    raw = (spec_bundle / "config.json").read_bytes()
+    bundle.remember(bundle.load(str(spec_bundle), cache_dir=str(cache)))
+    key = schema_files.cache_key(b"%s\0%s\0%d" % (raw, str(spec_bundle).encode(), False))
+    assert [p.name for p in cache.iterdir()] == ["valid-" + key]
+    assert re.fullmatch(r"[0-9a-f]{64}", key)
+    assert key != hashlib.sha256(raw).hexdigest(), "the schema tag is part of the key"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
+def test_invalid_config_is_not_cached(spec_bundle: Path, tmp_path: Path) -> None:
+    doc = json.loads((spec_bundle / "config.json").read_bytes())
+    doc["process"]["args"] = "sh"
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="process.args"):
+            bundle.load(str(spec_bundle), cache_dir=str(tmp_path / "cache"),
+                        raw=json.dumps(doc).encode())
+    assert not (tmp_path / "cache").exists()
+
+
+def test_cache_write_errors_are_ignored(spec_bundle: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    for cache in (blocker, blocker / "sub"):
+        bundle.remember(bundle.load(str(spec_bundle), cache_dir=str(cache)))  # no exception
 
 
 def test_cache_is_bounded(spec_bundle: Path, tmp_path: Path) -> None:

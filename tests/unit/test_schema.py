@@ -9,11 +9,9 @@ ours is deliberately stricter, which each such case states).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import os
 import re
-import stat
 import subprocess
 import sys
 import sysconfig
@@ -788,62 +786,14 @@ def test_features() -> None:
         assert info.value.field == field
 
 
-# --- the cache ---------------------------------------------------------------------------------
+# --- what a check loads -------------------------------------------------------------------------
 
 
 def raw_config() -> bytes:
     return json.dumps(runc_spec(), indent="\t").encode()
 
 
-def test_cache_marker_created_and_used(tmp_path: Path) -> None:
-    cache = tmp_path / "cache" / "schema"
-    raw = raw_config()
-    key = schema.cache_key(raw)
-    assert re.fullmatch(r"[0-9a-f]{64}", key)
-    assert key != hashlib.sha256(raw).hexdigest(), "the schema tag is part of the key"
-
-    schema.validate_config(json.loads(raw), raw=raw, cache_dir=str(cache))
-    assert (cache / key).is_file()
-    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
-    assert [p.name for p in cache.iterdir()] == [key], "no temporary files left behind"
-
-    # A warm marker short-circuits validation: the document is not even looked at.
-    schema.validate_config({}, raw=raw, cache_dir=cache)
-
-
-def test_cache_key_depends_on_bytes(tmp_path: Path) -> None:
-    raw = raw_config()
-    assert schema.cache_key(raw) != schema.cache_key(raw + b"\n")
-    schema.validate_config(json.loads(raw), raw=raw, cache_dir=tmp_path)
-    with pytest.raises(ConfigError):  # different bytes, no marker: validated for real
-        schema.validate_config({}, raw=raw + b"\n", cache_dir=tmp_path)
-
-
-def test_invalid_config_is_not_cached(tmp_path: Path) -> None:
-    doc = mutate(runc_spec(), "process.args", "sh")
-    raw = json.dumps(doc).encode()
-    for _ in range(2):
-        with pytest.raises(ConfigError):
-            schema.validate_config(doc, raw=raw, cache_dir=tmp_path)
-    assert not (tmp_path / schema.cache_key(raw)).exists()
-
-
-def test_cache_write_errors_are_ignored(tmp_path: Path) -> None:
-    blocker = tmp_path / "not-a-dir"
-    blocker.write_text("")
-    raw = raw_config()
-    schema.validate_config(json.loads(raw), raw=raw, cache_dir=blocker)  # no exception
-    schema.validate_config(json.loads(raw), raw=raw, cache_dir=blocker / "sub")
-
-
-def test_cache_needs_both_raw_and_dir(tmp_path: Path) -> None:
-    raw = raw_config()
-    schema.validate_config(json.loads(raw), raw=raw)
-    schema.validate_config(json.loads(raw), cache_dir=tmp_path)
-    assert list(tmp_path.iterdir()) == []
-
-
-def _run_isolated(config: Path, cache: Path) -> set[str]:
+def _run_isolated(config: Path) -> set[str]:
     """Validate *config* in a fresh ``python -I`` and return which heavy modules it imported
     (``re`` included: the quick check reads the schema's patterns without it)."""
     code = "\n".join(
@@ -856,7 +806,7 @@ def _run_isolated(config: Path, cache: Path) -> set[str]:
             "from ociruntime.schema import validate_config",
             f"raw = open({str(config)!r}, 'rb').read()",
             "try:",
-            f"    validate_config(json.loads(raw), raw=raw, cache_dir={str(cache)!r})",
+            "    validate_config(json.loads(raw))",
             "except ConfigError:",
             "    pass",
             "print(json.dumps(sorted({'jsonschema', 'referencing', 're'} & set(sys.modules))))",
@@ -871,19 +821,16 @@ def _run_isolated(config: Path, cache: Path) -> set[str]:
 
 def test_valid_config_never_imports_jsonschema(tmp_path: Path) -> None:
     """A config never seen before (what engines pass on every create) is checked by
-    schema_check alone; the marker then makes the next check a file test."""
+    schema_check alone."""
     config = tmp_path / "config.json"
     config.write_bytes(raw_config())
-    cache = tmp_path / "cache"
-    assert _run_isolated(config, cache) == set()  # cold: the quick check
-    assert (cache / schema.cache_key(config.read_bytes())).is_file()
-    assert _run_isolated(config, cache) == set()  # warm: marker only
+    assert _run_isolated(config) == set()
 
 
 def test_invalid_config_is_worded_by_jsonschema(tmp_path: Path) -> None:
     config = tmp_path / "config.json"
     config.write_bytes(json.dumps(mutate(runc_spec(), "process.args", "sh")).encode())
-    assert {"jsonschema", "referencing"} <= _run_isolated(config, tmp_path / "cache")
+    assert {"jsonschema", "referencing"} <= _run_isolated(config)
     with pytest.raises(ConfigError, match="process.args"):
         schema.validate_config(json.loads(config.read_bytes()))
 
